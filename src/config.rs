@@ -1,0 +1,788 @@
+//! Configuration: `config/kravflyt.toml` read with serde, then checked into typed settings.
+//!
+//! Two layers, as "parse, don't validate" asks: [`RawConfig`] mirrors the TOML (unknown keys
+//! rejected, values kept as spanned text), and [`Config`] holds only checked, typed values.
+//! Checking collects every problem with its `file:line:column`, so `kravflyt config check`
+//! can list them all at once instead of one per run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::domain::{Country, HandoverStep, InboundFormat, OnInvalidRecord, OutboundDialect};
+use crate::parse::columns;
+use crate::reference::Scheme;
+
+/// The default config path, relative to the working directory.
+pub const DEFAULT_CONFIG_PATH: &str = "config/kravflyt.toml";
+
+/// Ignore patterns every sender gets unless it sets its own (SPEC §4).
+pub const DEFAULT_IGNORE: &[&str] = &["*.tmp", "*.part", "*.filepart", ".*"];
+
+/// One problem in the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// `path:line:column`, or just the path when the problem has no single place.
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+/// Every problem found in one configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} problem(s) in the configuration:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+// ---------------------------------------------------------------------------------------------
+// The raw layer: exactly the TOML.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    workspace: RawWorkspace,
+    #[serde(default)]
+    intake: RawIntake,
+    agency: RawAgency,
+    #[serde(default, rename = "creditor")]
+    creditors: Vec<RawCreditor>,
+    #[serde(default, rename = "sender")]
+    senders: Vec<RawSender>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWorkspace {
+    var_dir: Spanned<String>,
+    time_zone: Spanned<String>,
+    scan_interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntake {
+    quiet_period: Option<Spanned<String>>,
+    stale_after: Option<Spanned<String>>,
+    ignore: Option<Vec<Spanned<String>>>,
+    max_file_bytes: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgency {
+    name: String,
+    reference_prefix: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCreditor {
+    id: Spanned<String>,
+    name: String,
+    country: Spanned<String>,
+    currency: Spanned<String>,
+    #[serde(default)]
+    other_currencies: Vec<Spanned<String>>,
+    reference_scheme: Spanned<String>,
+    #[serde(default)]
+    reference_lengths: Vec<Spanned<usize>>,
+    handover: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSender {
+    id: Spanned<String>,
+    acts_for: Spanned<Vec<Spanned<String>>>,
+    reads: Spanned<Vec<Spanned<String>>>,
+    writes: Option<Spanned<String>>,
+    on_invalid_record: Option<Spanned<String>>,
+    #[serde(default)]
+    intake: RawIntake,
+    #[serde(default)]
+    csv: RawCsv,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCsv {
+    delimiter: Option<Spanned<String>>,
+    decimal_separator: Option<Spanned<String>>,
+    date_format: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
+    #[serde(default)]
+    columns: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    values: BTreeMap<String, Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    fixed: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    ignore_columns: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typed layer.
+
+/// The whole, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// Absolute root of the workspace folders (`var/`).
+    pub var_dir: PathBuf,
+    pub time_zone: Tz,
+    /// How often the daemon rescans the inboxes; filesystem events only wake it earlier.
+    pub scan_interval: Duration,
+    pub agency: Agency,
+    /// Creditors by organisation number.
+    pub creditors: BTreeMap<String, Creditor>,
+    /// Senders in configuration order.
+    pub senders: Vec<Sender>,
+}
+
+/// The agency itself.
+#[derive(Debug, Clone)]
+pub struct Agency {
+    pub name: String,
+    /// Leading digits of every agency reference, so agency references and creditors' own
+    /// references are unlikely to look alike.
+    pub reference_prefix: String,
+}
+
+/// A creditor the agency collects for.
+#[derive(Debug, Clone)]
+pub struct Creditor {
+    pub id: String,
+    pub name: String,
+    pub country: Country,
+    pub currency: String,
+    /// Currencies accepted besides `currency`.
+    pub other_currencies: Vec<String>,
+    /// The scheme of the creditor's own invoice references.
+    pub reference_scheme: Scheme,
+    /// Allowed total lengths of its references; empty: any length the scheme allows.
+    pub reference_lengths: Vec<usize>,
+    pub handover: HandoverStep,
+}
+
+impl Creditor {
+    /// Whether invoices in `currency` are accepted for this creditor.
+    pub fn accepts_currency(&self, currency: &str) -> bool {
+        self.currency == currency || self.other_currencies.iter().any(|c| c == currency)
+    }
+}
+
+/// Which creditors a sender acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActsFor {
+    /// The agency's own channels (`*`): every creditor.
+    AllCreditors,
+    Creditors(BTreeSet<String>),
+}
+
+/// One integration endpoint: an inbox, an outbox and the creditors it may act for.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub id: String,
+    pub acts_for: ActsFor,
+    /// The inbound formats this sender may deliver.
+    pub reads: Vec<InboundFormat>,
+    pub writes: OutboundDialect,
+    pub on_invalid_record: OnInvalidRecord,
+    pub intake: IntakeRules,
+    pub csv: CsvDialect,
+}
+
+impl Sender {
+    /// Whether the sender may create, read or change data of this creditor.
+    pub fn may_act_for(&self, creditor_id: &str) -> bool {
+        match &self.acts_for {
+            ActsFor::AllCreditors => true,
+            ActsFor::Creditors(ids) => ids.contains(creditor_id),
+        }
+    }
+}
+
+/// When a file in an inbox is ready to be taken.
+#[derive(Debug, Clone)]
+pub struct IntakeRules {
+    /// Unchanged size and mtime for this long, measured from when kravflyt first saw them.
+    pub quiet_period: Duration,
+    /// A quiet file still incomplete by its format's own structure after this long since it
+    /// was first seen is rejected as `incomplete_file`.
+    pub stale_after: Duration,
+    pub ignore_patterns: Vec<String>,
+    pub ignore: GlobSet,
+    pub max_file_bytes: u64,
+}
+
+impl IntakeRules {
+    /// Whether a file name is one the sender's uploads use for files still in transit.
+    pub fn ignores(&self, file_name: &str) -> bool {
+        self.ignore.is_match(file_name)
+    }
+}
+
+/// Text encodings accepted for CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    /// `windows-1252`; `iso-8859-1` is read the same way, as Nordic exports mean it in practice
+    /// (the WHATWG encoding standard maps the label to windows-1252 too).
+    Windows1252,
+}
+
+impl TextEncoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TextEncoding::Utf8 => "utf-8",
+            TextEncoding::Windows1252 => "windows-1252",
+        }
+    }
+}
+
+/// Date formats in CSV; both are always read, `date_format` is the one written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFormat {
+    Iso,
+    Nordic,
+}
+
+impl DateFormat {
+    /// The chrono format string.
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateFormat::Iso => "%Y-%m-%d",
+            DateFormat::Nordic => "%d.%m.%Y",
+        }
+    }
+}
+
+/// How one sender writes and reads CSV.
+#[derive(Debug, Clone)]
+pub struct CsvDialect {
+    pub delimiter: u8,
+    pub decimal_separator: char,
+    pub date_format: DateFormat,
+    pub encoding: TextEncoding,
+    /// The sender's own column names → canonical names.
+    pub columns: BTreeMap<String, String>,
+    /// Per canonical column: the sender's values → canonical values.
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Canonical columns the sender's settings give when its files lack them.
+    pub fixed: BTreeMap<String, String>,
+    /// Columns in the sender's files that are read past without complaint.
+    pub ignore_columns: BTreeSet<String>,
+}
+
+impl Default for CsvDialect {
+    fn default() -> Self {
+        CsvDialect {
+            delimiter: b';',
+            decimal_separator: ',',
+            date_format: DateFormat::Iso,
+            encoding: TextEncoding::Utf8,
+            columns: BTreeMap::new(),
+            values: BTreeMap::new(),
+            fixed: BTreeMap::new(),
+            ignore_columns: BTreeSet::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks the configuration at `path`; relative workspace paths resolve against
+    /// `data_dir` (the `--data-dir` option) or else the current directory.
+    pub fn load(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                location: path.display().to_string(),
+                message: format!("cannot read the configuration: {e}"),
+            }])
+        })?;
+        let base = match data_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => std::env::current_dir().map_err(|e| {
+                ConfigErrors(vec![ConfigError {
+                    location: path.display().to_string(),
+                    message: format!("cannot determine the current directory: {e}"),
+                }])
+            })?,
+        };
+        Config::from_toml(&text, path, &base)
+    }
+
+    /// Checks configuration text; `source` is only used in error locations.
+    pub fn from_toml(text: &str, source: &Path, base: &Path) -> Result<Config, ConfigErrors> {
+        let checker = Checker::new(text, source);
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let location = match e.span() {
+                Some(span) => checker.location(span.start),
+                None => source.display().to_string(),
+            };
+            ConfigErrors(vec![ConfigError {
+                location,
+                message: e.message().trim_end().to_owned(),
+            }])
+        })?;
+        checker.check(raw, base)
+    }
+
+    /// A sender by id.
+    pub fn sender(&self, id: &str) -> Option<&Sender> {
+        self.senders.iter().find(|s| s.id == id)
+    }
+
+    /// A creditor by organisation number.
+    pub fn creditor(&self, id: &str) -> Option<&Creditor> {
+        self.creditors.get(id)
+    }
+
+    /// Today's date in the configured time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now().with_timezone(&self.time_zone).date_naive()
+    }
+}
+
+/// Turns the raw layer into the typed one, collecting every problem.
+struct Checker<'a> {
+    text: &'a str,
+    source: &'a Path,
+    errors: std::cell::RefCell<Vec<ConfigError>>,
+}
+
+impl<'a> Checker<'a> {
+    fn new(text: &'a str, source: &'a Path) -> Self {
+        Checker {
+            text,
+            source,
+            errors: Default::default(),
+        }
+    }
+
+    fn location(&self, offset: usize) -> String {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{}:{line}:{column}", self.source.display())
+    }
+
+    fn error_at(&self, offset: usize, message: impl Into<String>) {
+        self.errors.borrow_mut().push(ConfigError {
+            location: self.location(offset),
+            message: message.into(),
+        });
+    }
+
+    fn error<T>(&self, at: &Spanned<T>, message: impl Into<String>) {
+        self.error_at(at.span().start, message);
+    }
+
+    fn parse_enum<T: std::str::FromStr<Err = E>, E: std::fmt::Display>(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+    ) -> Option<T> {
+        match value.get_ref().parse::<T>() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(value, format!("{key}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn duration(&self, value: &Option<Spanned<String>>, key: &str) -> Option<Duration> {
+        let value = value.as_ref()?;
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(
+                    value,
+                    format!("{key}: `{}` is not a duration ({e}); write e.g. \"5s\", \"2m\" or \"1h\"", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn check(self, raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
+        let var_dir = base.join(raw.workspace.var_dir.get_ref());
+        let time_zone = self
+            .parse_enum::<Tz, _>(&raw.workspace.time_zone, "time_zone")
+            .unwrap_or(Tz::UTC);
+        let scan_interval = self
+            .duration(&raw.workspace.scan_interval, "scan_interval")
+            .unwrap_or(Duration::from_secs(2));
+        if scan_interval.is_zero() {
+            if let Some(at) = &raw.workspace.scan_interval {
+                self.error(at, "scan_interval must be more than zero");
+            }
+        }
+
+        let prefix = raw.agency.reference_prefix.get_ref();
+        if prefix.is_empty() || prefix.len() > 4 || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            self.error(
+                &raw.agency.reference_prefix,
+                "reference_prefix must be one to four digits",
+            );
+        }
+        let agency = Agency {
+            name: raw.agency.name.clone(),
+            reference_prefix: prefix.clone(),
+        };
+
+        let defaults = self.intake_rules(&raw.intake, None);
+        let creditors = self.creditors(&raw.creditors);
+        let senders = raw
+            .senders
+            .iter()
+            .map(|s| self.sender(s, &defaults, &creditors))
+            .collect::<Vec<_>>();
+        let mut seen = BTreeSet::new();
+        for sender in &raw.senders {
+            let id = sender.id.get_ref();
+            if !seen.insert(id.clone()) {
+                self.error(&sender.id, format!("sender `{id}` is defined twice"));
+            }
+        }
+
+        let errors = self.errors.into_inner();
+        if !errors.is_empty() {
+            return Err(ConfigErrors(errors));
+        }
+        Ok(Config {
+            source: self.source.to_path_buf(),
+            var_dir,
+            time_zone,
+            scan_interval,
+            agency,
+            creditors,
+            senders: senders.into_iter().flatten().collect(),
+        })
+    }
+
+    fn intake_rules(&self, raw: &RawIntake, defaults: Option<&IntakeRules>) -> IntakeRules {
+        let quiet_period = self
+            .duration(&raw.quiet_period, "quiet_period")
+            .or(defaults.map(|d| d.quiet_period))
+            .unwrap_or(Duration::from_secs(5));
+        let stale_after = self
+            .duration(&raw.stale_after, "stale_after")
+            .or(defaults.map(|d| d.stale_after))
+            .unwrap_or(Duration::from_secs(3600));
+        let max_file_bytes = raw
+            .max_file_bytes
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .or(defaults.map(|d| d.max_file_bytes))
+            .unwrap_or(512 * 1024 * 1024);
+        let patterns: Vec<String> = match (&raw.ignore, defaults) {
+            (Some(list), _) => list.iter().map(|p| p.get_ref().clone()).collect(),
+            (None, Some(d)) => d.ignore_patterns.clone(),
+            (None, None) => DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect(),
+        };
+        let mut builder = GlobSetBuilder::new();
+        for (i, pattern) in patterns.iter().enumerate() {
+            match Glob::new(pattern) {
+                Ok(glob) => {
+                    builder.add(glob);
+                }
+                Err(e) => match raw.ignore.as_ref().and_then(|l| l.get(i)) {
+                    Some(at) => self.error(at, format!("ignore pattern `{pattern}`: {e}")),
+                    None => self.error_at(0, format!("ignore pattern `{pattern}`: {e}")),
+                },
+            }
+        }
+        let ignore = builder.build().unwrap_or_else(|_| GlobSet::empty());
+        IntakeRules {
+            quiet_period,
+            stale_after,
+            ignore_patterns: patterns,
+            ignore,
+            max_file_bytes,
+        }
+    }
+
+    fn creditors(&self, raw: &[RawCreditor]) -> BTreeMap<String, Creditor> {
+        let mut out = BTreeMap::new();
+        for c in raw {
+            let id = c.id.get_ref().clone();
+            let country = self.parse_enum::<Country, _>(&c.country, "country");
+            let scheme = self.parse_enum::<Scheme, _>(&c.reference_scheme, "reference_scheme");
+            let handover = self.parse_enum::<HandoverStep, _>(&c.handover, "handover");
+            if let Some(country) = country {
+                if let Err(e) = crate::identifiers::check_organisation_number(country.as_str(), &id)
+                {
+                    self.error(&c.id, format!("creditor id `{id}`: {e}"));
+                }
+            }
+            for currency in std::iter::once(&c.currency).chain(&c.other_currencies) {
+                let code = currency.get_ref();
+                if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                    self.error(currency, format!("`{code}` is not an ISO 4217 currency code"));
+                }
+            }
+            if let Some(scheme) = scheme {
+                let (min, max) = scheme.length_bounds();
+                for len in &c.reference_lengths {
+                    if !(min..=max).contains(len.get_ref()) {
+                        self.error(
+                            len,
+                            format!(
+                                "reference length {} is outside {min} to {max}, what {scheme} allows",
+                                len.get_ref()
+                            ),
+                        );
+                    }
+                }
+            }
+            if out.contains_key(&id) {
+                self.error(&c.id, format!("creditor `{id}` is defined twice"));
+                continue;
+            }
+            if let (Some(country), Some(reference_scheme), Some(handover)) =
+                (country, scheme, handover)
+            {
+                out.insert(
+                    id.clone(),
+                    Creditor {
+                        id,
+                        name: c.name.clone(),
+                        country,
+                        currency: c.currency.get_ref().clone(),
+                        other_currencies: c
+                            .other_currencies
+                            .iter()
+                            .map(|s| s.get_ref().clone())
+                            .collect(),
+                        reference_scheme,
+                        reference_lengths: c.reference_lengths.iter().map(|l| *l.get_ref()).collect(),
+                        handover,
+                    },
+                );
+            }
+        }
+        out
+    }
+
+    fn sender(
+        &self,
+        raw: &RawSender,
+        defaults: &IntakeRules,
+        creditors: &BTreeMap<String, Creditor>,
+    ) -> Option<Sender> {
+        let id = raw.id.get_ref().clone();
+        let id_ok = !id.is_empty()
+            && id != "_agency"
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !id_ok {
+            self.error(
+                &raw.id,
+                format!("sender id `{id}` must be lowercase letters, digits, `-` or `_` (it names folders), and not `_agency`"),
+            );
+        }
+        let acts_for = if raw.acts_for.get_ref().iter().any(|c| c.get_ref() == "*") {
+            if raw.acts_for.get_ref().len() > 1 {
+                self.error(&raw.acts_for, "acts_for is either [\"*\"] or a list of creditor ids, not both");
+            }
+            ActsFor::AllCreditors
+        } else {
+            let mut set = BTreeSet::new();
+            for c in raw.acts_for.get_ref() {
+                if !creditors.contains_key(c.get_ref()) {
+                    self.error(c, format!("sender `{id}` acts for creditor `{}`, which no [[creditor]] defines", c.get_ref()));
+                }
+                set.insert(c.get_ref().clone());
+            }
+            if set.is_empty() {
+                self.error(&raw.acts_for, format!("sender `{id}` acts for no creditor"));
+            }
+            ActsFor::Creditors(set)
+        };
+        let reads: Vec<InboundFormat> = raw
+            .reads
+            .get_ref()
+            .iter()
+            .filter_map(|f| self.parse_enum::<InboundFormat, _>(f, "reads"))
+            .collect();
+        if raw.reads.get_ref().is_empty() {
+            self.error(&raw.reads, format!("sender `{id}` reads no format"));
+        }
+        let writes = match &raw.writes {
+            Some(w) => self.parse_enum::<OutboundDialect, _>(w, "writes")?,
+            None => OutboundDialect::Csv,
+        };
+        let on_invalid_record = match &raw.on_invalid_record {
+            Some(v) => self.parse_enum::<OnInvalidRecord, _>(v, "on_invalid_record")?,
+            None => OnInvalidRecord::Skip,
+        };
+        let intake = self.intake_rules(&raw.intake, Some(defaults));
+        let csv = self.csv_dialect(&raw.csv, &id);
+        Some(Sender {
+            id,
+            acts_for,
+            reads,
+            writes,
+            on_invalid_record,
+            intake,
+            csv,
+        })
+    }
+
+    fn csv_dialect(&self, raw: &RawCsv, sender: &str) -> CsvDialect {
+        let mut dialect = CsvDialect::default();
+        if let Some(d) = &raw.delimiter {
+            match d.get_ref().as_bytes() {
+                [b] if matches!(b, b';' | b',' | b'\t' | b'|') => dialect.delimiter = *b,
+                _ => self.error(d, "delimiter must be one of \";\", \",\", \"\\t\" or \"|\""),
+            }
+        }
+        if let Some(d) = &raw.decimal_separator {
+            match d.get_ref().as_str() {
+                "," => dialect.decimal_separator = ',',
+                "." => dialect.decimal_separator = '.',
+                _ => self.error(d, "decimal_separator must be \",\" or \".\""),
+            }
+        }
+        if dialect.decimal_separator == char::from(dialect.delimiter) {
+            if let Some(d) = &raw.decimal_separator {
+                self.error(d, "decimal_separator cannot be the same as the delimiter");
+            }
+        }
+        if let Some(d) = &raw.date_format {
+            match d.get_ref().as_str() {
+                "YYYY-MM-DD" => dialect.date_format = DateFormat::Iso,
+                "DD.MM.YYYY" => dialect.date_format = DateFormat::Nordic,
+                _ => self.error(d, "date_format must be \"YYYY-MM-DD\" or \"DD.MM.YYYY\""),
+            }
+        }
+        if let Some(e) = &raw.encoding {
+            match e.get_ref().to_ascii_lowercase().as_str() {
+                "utf-8" | "utf8" => dialect.encoding = TextEncoding::Utf8,
+                "windows-1252" | "cp1252" | "iso-8859-1" | "latin1" => {
+                    dialect.encoding = TextEncoding::Windows1252
+                }
+                _ => self.error(e, "encoding must be \"utf-8\", \"windows-1252\" or \"iso-8859-1\""),
+            }
+        }
+        for (native, canonical) in &raw.columns {
+            if !columns::is_canonical(canonical.get_ref()) {
+                self.error(
+                    canonical,
+                    format!("sender `{sender}` maps column `{native}` onto `{}`, which is not a canonical column", canonical.get_ref()),
+                );
+            }
+            dialect.columns.insert(native.clone(), canonical.get_ref().clone());
+        }
+        for (canonical, value) in &raw.fixed {
+            if !columns::is_canonical(canonical) {
+                self.error(
+                    value,
+                    format!("sender `{sender}` fixes `{canonical}`, which is not a canonical column"),
+                );
+            }
+            dialect.fixed.insert(canonical.clone(), value.get_ref().clone());
+        }
+        for (canonical, mapping) in &raw.values {
+            if !columns::is_canonical(canonical) {
+                self.error(
+                    mapping,
+                    format!("sender `{sender}` maps values of `{canonical}`, which is not a canonical column"),
+                );
+            }
+            dialect.values.insert(canonical.clone(), mapping.get_ref().clone());
+        }
+        dialect.ignore_columns = raw.ignore_columns.iter().cloned().collect();
+        // A mapping that sends two native columns to one canonical column would make a row
+        // ambiguous.
+        let mut targets = BTreeMap::new();
+        for (native, canonical) in &raw.columns {
+            if let Some(first) = targets.insert(canonical.get_ref().clone(), native.clone()) {
+                self.error(
+                    canonical,
+                    format!("columns `{first}` and `{native}` are both mapped onto `{}`", canonical.get_ref()),
+                );
+            }
+        }
+        dialect
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kravflyt.toml"))
+            .unwrap()
+    }
+
+    fn check(text: &str) -> Result<Config, ConfigErrors> {
+        Config::from_toml(text, Path::new("kravflyt.toml"), Path::new("/data"))
+    }
+
+    #[test]
+    fn the_shipped_configuration_is_valid_and_has_the_sample_tenants() {
+        let config = check(&shipped()).unwrap();
+        let senders: Vec<_> = config.senders.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(senders, ["nordlys", "fjellstua", "kvarnby", "revontuli", "bank", "desk"]);
+        let creditors: Vec<_> = config.creditors.keys().map(String::as_str).collect();
+        assert_eq!(creditors, ["2345678-0", "5566778899", "923609016", "987654325"]);
+        assert_eq!(config.var_dir, Path::new("/data/var"));
+        let fjellstua = config.sender("fjellstua").unwrap();
+        assert_eq!(fjellstua.csv.encoding, TextEncoding::Windows1252);
+        assert_eq!(fjellstua.csv.columns.get("Fakturanr").map(String::as_str), Some("invoice_no"));
+        assert!(fjellstua.may_act_for("987654325"));
+        assert!(!fjellstua.may_act_for("923609016"));
+        assert!(config.sender("bank").unwrap().may_act_for("923609016"));
+        assert!(fjellstua.intake.ignores("upload.csv.filepart"));
+        assert!(fjellstua.intake.ignores(".hidden.csv"));
+        assert!(!fjellstua.intake.ignores("eksport.csv"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_line() {
+        let text = shipped().replacen("[workspace]\n", "[workspace]\ncolour = \"blue\"\n", 1);
+        let errors = check(&text).unwrap_err().0;
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.contains("unknown field `colour`"), "{errors:?}");
+        let line = text.lines().position(|l| l.starts_with("colour")).unwrap() + 1;
+        assert_eq!(errors[0].location, format!("kravflyt.toml:{line}:1"));
+    }
+
+    #[test]
+    fn every_semantic_problem_is_listed_with_its_location() {
+        let text = shipped()
+            .replacen("country = \"NO\"", "country = \"DK\"", 1)
+            .replacen("handover = \"notice\"", "handover = \"legal\"", 1)
+            .replacen("acts_for = [\"987654325\"]", "acts_for = [\"987654320\"]", 1)
+            .replacen("time_zone = \"Europe/Oslo\"", "time_zone = \"Europe/Bergen\"", 1);
+        let errors = check(&text).unwrap_err().0;
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(errors.len(), 4, "{messages:#?}");
+        assert!(messages.iter().any(|m| m.contains("country: `DK` is not one of NO, SE, FI")));
+        assert!(messages.iter().any(|m| m.contains("handover: `legal`")));
+        assert!(messages.iter().any(|m| m.contains("`987654320`, which no [[creditor]] defines")));
+        assert!(messages.iter().any(|m| m.starts_with("time_zone:")));
+        assert!(errors.iter().all(|e| e.location.starts_with("kravflyt.toml:")));
+    }
+
+    #[test]
+    fn a_creditor_id_must_carry_a_valid_check_digit() {
+        let text = shipped().replacen("id = \"923609016\"", "id = \"923609017\"", 1);
+        let errors = check(&text).unwrap_err().0;
+        assert!(errors.iter().any(|e| e.message.starts_with("creditor id `923609017`")), "{errors:?}");
+    }
+}

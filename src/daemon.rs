@@ -1,0 +1,303 @@
+//! The long-running edges: the workspace lock, signal handling, `process` (one pass) and
+//! `run` (the daemon loop).
+//!
+//! Filesystem events only wake the loop; the periodic rescan is the truth (network file
+//! systems send no events, and inotify queues overflow).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+
+use crate::config::Config;
+use crate::pipeline::{Engine, FileOutcome, PipelineError};
+use crate::workspace::Workspace;
+
+/// Failures that stop `run` or `process`.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(
+        "another kravflyt ({holder}) is already working on this workspace: it holds {path}; stop it first, or point --data-dir elsewhere"
+    )]
+    Locked { path: PathBuf, holder: String },
+    #[error("cannot use the lock file {path}: {source}")]
+    LockIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// An exclusive lock on the workspace, held for the life of `run` or `process`. The lock
+/// file names the holder's process id; the operating system releases the lock when the
+/// process dies, however it dies.
+pub struct WorkspaceLock {
+    _file: File,
+}
+
+impl WorkspaceLock {
+    pub fn acquire(path: &Path) -> Result<WorkspaceLock, DaemonError> {
+        let lock_io = |source| DaemonError::LockIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(lock_io)?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(lock_io)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "a process".to_owned(),
+                    pid => format!("process {pid}"),
+                };
+                return Err(DaemonError::Locked {
+                    path: path.to_path_buf(),
+                    holder,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(lock_io(e)),
+        }
+        file.set_len(0).map_err(lock_io)?;
+        file.rewind().map_err(lock_io)?;
+        write!(file, "{}", std::process::id()).map_err(lock_io)?;
+        file.sync_all().map_err(lock_io)?;
+        Ok(WorkspaceLock { _file: file })
+    }
+}
+
+/// Set by SIGINT or SIGTERM; checked between files, so the file in hand is always finished.
+#[derive(Clone)]
+pub struct Shutdown(Arc<AtomicBool>);
+
+impl Shutdown {
+    pub fn install() -> Result<Shutdown, DaemonError> {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, Arc::clone(&flag)).map_err(DaemonError::Signals)?;
+        }
+        Ok(Shutdown(flag))
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What one `process` run did.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub files: Vec<FileOutcome>,
+    /// Files still waiting in inboxes (not quiet yet, or incomplete).
+    pub waiting: usize,
+    pub interrupted: bool,
+}
+
+/// `kravflyt process`: recover, take every ready file (waiting out the quiet period of files
+/// seen for the first time), then write outbound files.
+pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, DaemonError> {
+    let workspace = Workspace::new(&config.var_dir);
+    std::fs::create_dir_all(workspace.root()).map_err(|source| DaemonError::LockIo {
+        path: workspace.root().to_path_buf(),
+        source,
+    })?;
+    let _lock = WorkspaceLock::acquire(&workspace.lock_file())?;
+    let shutdown = Shutdown::install()?;
+    let longest_quiet = config
+        .senders
+        .iter()
+        .map(|s| s.intake.quiet_period)
+        .max()
+        .unwrap_or_default();
+    let mut engine = Engine::open(config)?;
+    let mut summary = RunSummary {
+        files: engine.recover(as_of)?,
+        ..RunSummary::default()
+    };
+    // Files first seen now become ready after the quiet period; wait for them, but not for
+    // files that keep changing or that wait for their stale deadline.
+    let patience = chrono::Duration::from_std(longest_quiet + Duration::from_millis(500))
+        .unwrap_or(chrono::Duration::MAX);
+    let give_up_at = crate::intake::now_utc() + patience;
+    loop {
+        let stop = || shutdown.requested();
+        let (mut outcomes, scan) = engine.intake_pass(as_of, &stop)?;
+        summary.files.append(&mut outcomes);
+        summary.waiting = scan.waiting;
+        if shutdown.requested() {
+            summary.interrupted = true;
+            break;
+        }
+        match scan.next_change {
+            Some(at) if at <= give_up_at => {
+                let wait = (at - crate::intake::now_utc()).to_std().unwrap_or_default();
+                std::thread::sleep(wait.min(Duration::from_secs(1)).max(Duration::from_millis(50)));
+            }
+            _ => break,
+        }
+    }
+    engine.flush_outbox()?;
+    engine.record_run(as_of)?;
+    Ok(summary)
+}
+
+/// `kravflyt run`: the daemon loop, until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<(), DaemonError> {
+    let workspace = Workspace::new(&config.var_dir);
+    std::fs::create_dir_all(workspace.root()).map_err(|source| DaemonError::LockIo {
+        path: workspace.root().to_path_buf(),
+        source,
+    })?;
+    let _lock = WorkspaceLock::acquire(&workspace.lock_file())?;
+    let shutdown = Shutdown::install()?;
+    let scan_interval = config.scan_interval;
+    let mut engine = Engine::open(config)?;
+    let today = engine.config.today();
+    engine.recover(today)?;
+
+    let (wake_tx, wake_rx) = mpsc::channel::<()>();
+    let _watcher = watch_inboxes(&engine, wake_tx);
+    tracing::info!(
+        workspace = %engine.workspace.root().display(),
+        senders = engine.config.senders.len(),
+        "kravflyt is running; stop it with Ctrl-C or SIGTERM"
+    );
+    let mut backoff = Backoff::default();
+    while !shutdown.requested() {
+        let business_date = engine.config.today();
+        let stop = || shutdown.requested();
+        let next_change = match engine.intake_pass(business_date, &stop) {
+            Ok((_, scan)) => {
+                backoff.reset();
+                scan.next_change
+            }
+            Err(e) => {
+                // Disk, permissions, a locked database: logged once per cause, retried with
+                // back-off; the daemon keeps running.
+                backoff.failed(&e.to_string());
+                None
+            }
+        };
+        let mut wait = backoff.delay().unwrap_or(scan_interval);
+        if let Some(at) = next_change {
+            let until = (at - crate::intake::now_utc()).to_std().unwrap_or_default();
+            wait = wait.min(until.max(Duration::from_millis(50)));
+        }
+        wait_for_wake(&wake_rx, wait, &shutdown);
+    }
+    tracing::info!("stopping: the file in hand was finished");
+    Ok(())
+}
+
+/// Sleeps until `wait` has passed, a filesystem event arrives, or shutdown is asked for.
+fn wait_for_wake(wake: &mpsc::Receiver<()>, wait: Duration, shutdown: &Shutdown) {
+    let deadline = Instant::now() + wait;
+    while !shutdown.requested() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match wake.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(()) => {
+                // Drain a burst of events into one wake-up.
+                while wake.try_recv().is_ok() {}
+                return;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(Duration::from_millis(200))),
+        }
+    }
+}
+
+/// Watches every inbox; events only wake the loop. `None` when watching is not possible
+/// (the rescan still finds everything).
+fn watch_inboxes(engine: &Engine, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
+        let _ = wake.send(());
+    })
+    .map_err(|e| tracing::warn!(error = %e, "file events unavailable; relying on the periodic rescan"))
+    .ok()?;
+    for sender in &engine.config.senders {
+        let inbox = engine.workspace.inbox(&sender.id);
+        if let Err(e) = watcher.watch(&inbox, notify::RecursiveMode::NonRecursive) {
+            tracing::warn!(inbox = %inbox.display(), error = %e, "cannot watch the inbox; relying on the periodic rescan");
+        }
+    }
+    Some(watcher)
+}
+
+/// Exponential back-off after infrastructure failures, logging each distinct cause once.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+    last_cause: Option<String>,
+}
+
+impl Backoff {
+    fn failed(&mut self, cause: &str) {
+        self.failures += 1;
+        if self.last_cause.as_deref() != Some(cause) {
+            tracing::error!(error = %cause, "processing failed; retrying with back-off");
+            self.last_cause = Some(cause.to_owned());
+        }
+    }
+
+    fn reset(&mut self) {
+        if self.failures > 0 {
+            tracing::info!("processing works again");
+        }
+        self.failures = 0;
+        self.last_cause = None;
+    }
+
+    fn delay(&self) -> Option<Duration> {
+        (self.failures > 0).then(|| Duration::from_secs(1 << self.failures.min(6)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_and_names_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kravflyt.lock");
+        let _first = WorkspaceLock::acquire(&path).unwrap();
+        let err = WorkspaceLock::acquire(&path).err().unwrap();
+        let message = err.to_string();
+        assert!(
+            message.contains(&format!("process {}", std::process::id())),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_resets() {
+        let mut b = Backoff::default();
+        assert_eq!(b.delay(), None);
+        b.failed("disk full");
+        b.failed("disk full");
+        assert_eq!(b.delay(), Some(Duration::from_secs(4)));
+        b.reset();
+        assert_eq!(b.delay(), None);
+    }
+}

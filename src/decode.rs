@@ -1,0 +1,103 @@
+//! Bytes → text in the sender's encoding: UTF-8 (with or without BOM) or windows-1252.
+
+use crate::config::TextEncoding;
+use crate::detect::UTF8_BOM;
+
+/// Why the bytes are not text in the expected encoding.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "byte 0x{byte:02X} on line {line} is not valid UTF-8; the sender is set up for utf-8, so the export is probably windows-1252 or ISO-8859-1: change the export or the sender's `encoding`"
+)]
+pub struct NotUtf8 {
+    pub line: u64,
+    pub byte: u8,
+}
+
+/// Decodes a whole file. A UTF-8 BOM always means UTF-8, whatever the sender's setting: an
+/// export that says what it is is believed.
+pub fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<String, NotUtf8> {
+    if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+        return utf8(rest);
+    }
+    match encoding {
+        TextEncoding::Utf8 => utf8(bytes),
+        TextEncoding::Windows1252 => {
+            // windows-1252 maps every byte, so this cannot fail; undefined bytes become
+            // their C1 control characters, which validation then reports in the field.
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            Ok(text.into_owned())
+        }
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<String, NotUtf8> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(e) => {
+            let at = e.valid_up_to();
+            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
+            Err(NotUtf8 {
+                line,
+                byte: bytes.get(at).copied().unwrap_or(0),
+            })
+        }
+    }
+}
+
+/// Encodes outbound text for a sender. Characters windows-1252 cannot hold are written as
+/// `?` rather than failing the file.
+pub fn encode(text: &str, encoding: TextEncoding) -> Vec<u8> {
+    match encoding {
+        TextEncoding::Utf8 => text.as_bytes().to_vec(),
+        TextEncoding::Windows1252 => text
+            .chars()
+            .map(|c| {
+                let mut buf = [0u8; 4];
+                let (bytes, _, unmappable) =
+                    encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+                if unmappable || bytes.len() != 1 {
+                    b'?'
+                } else {
+                    bytes[0]
+                }
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_1252_exports_read_as_their_letters() {
+        assert_eq!(
+            decode(b"Bel\xF8p;Kj\xE6rstad \xC5se", TextEncoding::Windows1252).unwrap(),
+            "Beløp;Kjærstad Åse"
+        );
+    }
+
+    #[test]
+    fn a_bom_wins_over_the_setting() {
+        assert_eq!(
+            decode("\u{feff}Beløp".as_bytes(), TextEncoding::Windows1252).unwrap(),
+            "Beløp"
+        );
+    }
+
+    #[test]
+    fn latin1_bytes_in_a_utf8_file_name_their_line() {
+        let err = decode(b"a;b\nc;d\nBel\xF8p", TextEncoding::Utf8).unwrap_err();
+        assert_eq!(err, NotUtf8 { line: 3, byte: 0xF8 });
+        assert!(err.to_string().contains("windows-1252"));
+    }
+
+    #[test]
+    fn encoding_round_trips_nordic_letters() {
+        let text = "Fjellstua Kafé AS; Æ Ø Å æ ø å ä ö";
+        let bytes = encode(text, TextEncoding::Windows1252);
+        assert_eq!(bytes.len(), text.chars().count());
+        assert_eq!(decode(&bytes, TextEncoding::Windows1252).unwrap(), text);
+        assert_eq!(encode("€ → x", TextEncoding::Windows1252), b"\x80 ? x");
+    }
+}

@@ -1,0 +1,253 @@
+//! Intake: which inbox files are ready, and claiming them into `work/` (SPEC §4).
+//!
+//! A file is ready when it is a regular file (never a link, FIFO or folder), does not match the
+//! sender's ignore patterns, has kept its size and mtime for the quiet period *measured from when
+//! kravflyt first saw them* (copies may keep an old mtime), and is complete by its format's own
+//! marker where it has one. Sightings are kept in the database so the clocks survive restarts
+//! and one-shot `process` runs.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Config, Sender};
+use crate::detect::{Completeness, completeness};
+use crate::store::{Sighting, Store, StoreError};
+use crate::workspace::Workspace;
+
+/// Bytes read from each end of a file to check its completeness marker.
+const MARKER_PROBE_BYTES: u64 = 8192;
+
+/// An inbox file ready to be claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyFile {
+    pub sender: String,
+    pub name: String,
+    pub path: PathBuf,
+    /// Set when the file stayed incomplete past `stale_after`: it is claimed to be rejected as
+    /// `incomplete_file`, with this reason.
+    pub stale_reason: Option<&'static str>,
+}
+
+/// The result of one scan of every inbox.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub ready: Vec<ReadyFile>,
+    /// Files seen but not ready yet.
+    pub waiting: usize,
+    /// The earliest moment a waiting file may become ready (quiet period or stale deadline).
+    pub next_change: Option<DateTime<Utc>>,
+}
+
+/// A claimed file, now in `work/<sender>/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub sender: String,
+    pub name: String,
+    pub path: PathBuf,
+    pub stale_reason: Option<&'static str>,
+}
+
+/// Remembers entries already reported as unreadable (links, FIFOs, folders), so the log says
+/// it once per entry instead of once per scan.
+#[derive(Debug, Default)]
+pub struct Reported(HashSet<PathBuf>);
+
+/// Scans every sender's inbox at `now`.
+pub fn scan(
+    store: &mut Store,
+    config: &Config,
+    workspace: &Workspace,
+    now: DateTime<Utc>,
+    reported: &mut Reported,
+) -> Result<Scan, StoreError> {
+    let mut result = Scan::default();
+    let tx = store.write()?;
+    for sender in &config.senders {
+        let inbox = workspace.inbox(&sender.id);
+        let entries = match fs::read_dir(&inbox) {
+            Ok(entries) => entries,
+            Err(e) => {
+                if reported.0.insert(inbox.clone()) {
+                    tracing::error!(inbox = %inbox.display(), error = %e, "cannot read the inbox");
+                }
+                continue;
+            }
+        };
+        let mut present = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if sender.intake.ignores(&name) {
+                continue;
+            }
+            // symlink_metadata: a link is judged as a link, never followed.
+            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            if !meta.file_type().is_file() {
+                if reported.0.insert(path.clone()) {
+                    tracing::warn!(sender = %sender.id, file = %name, "not a regular file (link, folder or device); it is left where it is and never read");
+                }
+                continue;
+            }
+            if entry.file_name().to_str().is_none() {
+                if reported.0.insert(path.clone()) {
+                    tracing::warn!(sender = %sender.id, file = %name, "the file name is not valid UTF-8; rename it");
+                }
+                continue;
+            }
+            present.push(name.clone());
+            let size = meta.len();
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i64);
+            let now_text = now.to_rfc3339();
+            let sighting = match tx.sighting(&sender.id, &name)? {
+                Some(s) if s.size == size && s.mtime_ns == mtime_ns => s,
+                Some(s) => Sighting {
+                    size,
+                    mtime_ns,
+                    first_seen: s.first_seen,
+                    stable_since: now_text,
+                },
+                None => Sighting {
+                    size,
+                    mtime_ns,
+                    first_seen: now_text.clone(),
+                    stable_since: now_text,
+                },
+            };
+            tx.put_sighting(&sender.id, &name, &sighting)?;
+            match readiness(sender, &path, &sighting, now) {
+                Readiness::Ready(stale_reason) => result.ready.push(ReadyFile {
+                    sender: sender.id.clone(),
+                    name,
+                    path,
+                    stale_reason,
+                }),
+                Readiness::WaitUntil(at) => {
+                    result.waiting += 1;
+                    result.next_change = Some(result.next_change.map_or(at, |n| n.min(at)));
+                }
+            }
+        }
+        tx.forget_sightings_except(&sender.id, &present)?;
+    }
+    tx.commit()?;
+    Ok(result)
+}
+
+enum Readiness {
+    Ready(Option<&'static str>),
+    WaitUntil(DateTime<Utc>),
+}
+
+fn parse_time(text: &str, fallback: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).map_or(fallback, |t| t.with_timezone(&Utc))
+}
+
+fn readiness(sender: &Sender, path: &Path, sighting: &Sighting, now: DateTime<Utc>) -> Readiness {
+    let rules = &sender.intake;
+    let stable_since = parse_time(&sighting.stable_since, now);
+    let quiet_until = stable_since + chrono_duration(rules.quiet_period);
+    if now < quiet_until {
+        return Readiness::WaitUntil(quiet_until);
+    }
+    match probe_completeness(path) {
+        Completeness::Complete | Completeness::NoMarker => Readiness::Ready(None),
+        Completeness::Incomplete(reason) => {
+            let first_seen = parse_time(&sighting.first_seen, now);
+            let stale_at = first_seen + chrono_duration(rules.stale_after);
+            if now >= stale_at {
+                Readiness::Ready(Some(reason))
+            } else {
+                Readiness::WaitUntil(stale_at)
+            }
+        }
+    }
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Reads the first and last bytes of a file and checks its format's end marker.
+fn probe_completeness(path: &Path) -> Completeness {
+    let probe = || -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+        let mut file = fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        let mut head = Vec::new();
+        (&mut file).take(MARKER_PROBE_BYTES).read_to_end(&mut head)?;
+        if len <= MARKER_PROBE_BYTES {
+            return Ok((head.clone(), head));
+        }
+        file.seek(SeekFrom::Start(len - MARKER_PROBE_BYTES))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        Ok((head, tail))
+    };
+    match probe() {
+        Ok((head, tail)) => completeness(&head, &tail),
+        // Unreadable now (permissions, vanished): treat as markerless; processing will say.
+        Err(_) => Completeness::NoMarker,
+    }
+}
+
+/// Claims a ready file by renaming it into `work/<sender>/`. `Ok(None)` when it cannot be
+/// claimed now (gone, or a file of the same name still in work); it stays for a later scan.
+pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option<Claimed>> {
+    let work_dir = workspace.work(&ready.sender);
+    fs::create_dir_all(&work_dir)?;
+    let target = work_dir.join(&ready.name);
+    if fs::symlink_metadata(&target).is_ok() {
+        tracing::warn!(sender = %ready.sender, file = %ready.name, "a file of the same name is still in work/; claiming it later");
+        return Ok(None);
+    }
+    match fs::rename(&ready.path, &target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    crate::outbox::sync_dir(&work_dir)?;
+    Ok(Some(Claimed {
+        sender: ready.sender.clone(),
+        name: ready.name.clone(),
+        path: target,
+        stale_reason: ready.stale_reason,
+    }))
+}
+
+/// Files left in `work/` (by a crash), per sender, oldest name first.
+pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
+    let mut out = Vec::new();
+    for sender in &config.senders {
+        let Ok(entries) = fs::read_dir(workspace.work(&sender.id)) else {
+            continue;
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .collect();
+        names.sort();
+        for name in names {
+            out.push(Claimed {
+                sender: sender.id.clone(),
+                path: workspace.work(&sender.id).join(&name),
+                name,
+                stale_reason: None,
+            });
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch of a `SystemTime`, for logs.
+pub fn now_utc() -> DateTime<Utc> {
+    DateTime::<Utc>::from(SystemTime::now())
+}

@@ -1,0 +1,286 @@
+//! The `kravflyt` binary: argument parsing, logging set-up and exit codes; the work is in the
+//! library.
+//!
+//! Exit codes (SPEC §3): 0 done (rejected inbound files are reported in receipts, not
+//! failures), 1 operational failure, 2 usage error.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use kravflyt::config::{Config, DEFAULT_CONFIG_PATH};
+use kravflyt::daemon;
+use kravflyt::domain::CaseState;
+use kravflyt::pipeline;
+use kravflyt::reference::{self, Scheme};
+use kravflyt::report;
+use kravflyt::store::{CaseFilter, Store};
+use kravflyt::workspace::Workspace;
+
+#[derive(Debug, Parser)]
+#[command(name = "kravflyt", version, about = "Nordic invoice follow-up and debt collection")]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, env = "KRAVFLYT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+    config: PathBuf,
+    /// The folder the configuration's relative paths resolve against (default: the current
+    /// directory).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The daemon: watch every inbox and process files as they become ready, until SIGINT or
+    /// SIGTERM.
+    Run,
+    /// One pass: every ready file in every inbox, then outbound files; then exit.
+    Process {
+        /// The business date the pass runs as of (default: today in the configured time zone).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Dry run: print the receipt SENDER would get for FILE; changes nothing.
+    Check {
+        #[arg(long)]
+        sender: String,
+        file: PathBuf,
+    },
+    /// Cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Payment references.
+    #[command(subcommand, name = "ref")]
+    Ref(RefCommand),
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CaseCommand {
+    /// One case with balance, invoices and events. KEY is a case number, an agency reference
+    /// or CREDITOR_ID/INVOICE_NO.
+    Show {
+        key: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cases, filtered.
+    List {
+        #[arg(long, value_parser = parse_state)]
+        state: Option<CaseState>,
+        #[arg(long)]
+        creditor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RefCommand {
+    /// Validate a reference: prints the scheme(s) it is valid under, or why not.
+    Check {
+        reference: String,
+        #[arg(long, value_parser = parse_scheme)]
+        scheme: Option<Scheme>,
+    },
+    /// Append the check digit(s) to BASE.
+    New {
+        #[arg(long, value_parser = parse_scheme)]
+        scheme: Scheme,
+        base: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration and list every error with its location.
+    Check,
+}
+
+fn parse_date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+}
+
+fn parse_state(text: &str) -> Result<CaseState, String> {
+    text.parse().map_err(|e: kravflyt::domain::UnknownValue| e.to_string())
+}
+
+fn parse_scheme(text: &str) -> Result<Scheme, String> {
+    text.parse().map_err(|e: reference::ReferenceError| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kravflyt: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Config::load(&cli.config, cli.data_dir.as_deref()).map_err(anyhow::Error::from)
+}
+
+/// Opens the workspace database for reading commands; refuses to create one.
+fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    let path = Workspace::new(&config.var_dir).database();
+    if !path.exists() {
+        bail!(
+            "no database at {}: run `kravflyt process` or `kravflyt run` first",
+            path.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Config(ConfigCommand::Check) => match Config::load(&cli.config, cli.data_dir.as_deref()) {
+            Ok(config) => {
+                println!(
+                    "{}: ok ({} creditors, {} senders; workspace {})",
+                    cli.config.display(),
+                    config.creditors.len(),
+                    config.senders.len(),
+                    config.var_dir.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                for e in &errors.0 {
+                    println!("{e}");
+                }
+                println!("{} problem(s)", errors.0.len());
+                Ok(ExitCode::from(1))
+            }
+        },
+        Command::Run => {
+            let config = load_config(&cli)?;
+            daemon::run(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Process { as_of } => {
+            let config = load_config(&cli)?;
+            let as_of = as_of.unwrap_or_else(|| config.today());
+            let summary = daemon::process_once(config, as_of)?;
+            for f in &summary.files {
+                println!("{:<10} {:<40} {:<16} {}", f.sender, f.name, f.status.as_str(), f.destination);
+            }
+            println!(
+                "{} file(s) processed as of {as_of}; {} waiting in inboxes{}",
+                summary.files.len(),
+                summary.waiting,
+                if summary.interrupted { "; interrupted by a signal" } else { "" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check { sender, file } => {
+            let config = load_config(&cli)?;
+            let Some(sender) = config.sender(sender) else {
+                let known: Vec<_> = config.senders.iter().map(|s| s.id.as_str()).collect();
+                bail!("no sender `{sender}` in the configuration (senders: {})", known.join(", "));
+            };
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let database = Workspace::new(&config.var_dir).database();
+            let mut store = if database.exists() {
+                Store::open(&database)?
+            } else {
+                let mut store = Store::open_in_memory()?;
+                store.sync_creditors(config.creditors.values())?;
+                store
+            };
+            let name = file_name(file);
+            let receipt = pipeline::check_file(&mut store, &config, sender, &name, &bytes, config.today())?;
+            let rendered = receipt.render(sender);
+            use std::io::Write;
+            std::io::stdout().write_all(&rendered)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Case(CaseCommand::Show { key, json }) => {
+            let config = load_config(&cli)?;
+            let mut store = open_existing_store(&config)?;
+            let tx = store.read()?;
+            let Some(case_id) = tx.find_case_id(key)? else {
+                bail!("no case with case number, reference or CREDITOR_ID/INVOICE_NO `{key}`");
+            };
+            let view = tx.case_view(case_id)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report::case_json(&view))?);
+            } else {
+                print!("{}", report::case_text(&view));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Case(CaseCommand::List { state, creditor, json }) => {
+            let config = load_config(&cli)?;
+            let mut store = open_existing_store(&config)?;
+            let tx = store.read()?;
+            let cases = tx.case_list(&CaseFilter {
+                state: *state,
+                creditor_id: creditor.clone(),
+                visible_creditors: None,
+            })?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report::case_list_json(&cases))?);
+            } else {
+                print!("{}", report::case_list_text(&cases));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ref(RefCommand::Check { reference, scheme }) => {
+            let schemes = match scheme {
+                Some(s) => match reference::validate(*s, reference) {
+                    Ok(()) => vec![*s],
+                    Err(e) => {
+                        println!("invalid {s}: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                },
+                None => reference::schemes_valid_for(reference),
+            };
+            if schemes.is_empty() {
+                println!("invalid: valid under none of {}", Scheme::ALL.map(|s| s.as_str()).join(", "));
+                return Ok(ExitCode::from(1));
+            }
+            println!("valid: {}", schemes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ref(RefCommand::New { scheme, base }) => match reference::generate(*scheme, base) {
+            Ok(reference) => {
+                println!("{reference}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("kravflyt: cannot make a {scheme} reference from `{base}`: {e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}

@@ -1,0 +1,584 @@
+//! The one-file transaction, and the engine that feeds it: recovery after a crash, intake
+//! passes, moving files to their destination and flushing the outbox.
+//!
+//! For each claimed file: read and hash it, analyse it (pure, before any lock), then in one
+//! `BEGIN IMMEDIATE` transaction record the file, apply its records and queue its receipt;
+//! commit; then move the file from `work/` to `archive/` or `rejected/` and write the outbox.
+//! Every step after the commit is repeatable, so a crash anywhere ends in the same state.
+
+use std::fs;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+
+use crate::analysis::{Analysis, analyse};
+use crate::apply::{ApplyContext, RecordOutcome, apply_invoices};
+use crate::config::{Config, Sender};
+use crate::diagnostic::{Diagnostic, code};
+use crate::domain::{FileKind, FileStatus, InboundFormat, OnInvalidRecord};
+use crate::intake::{self, Claimed, Reported};
+use crate::outbox::{self, OutboxError};
+use crate::receipt::Receipt;
+use crate::store::{AppliedFile, NewInboundFile, Store, StoreError, Tx};
+use crate::validate::Context;
+use crate::validate::invoice::hex;
+use crate::workspace::{Workspace, numbered_name};
+
+/// Infrastructure failures while processing; bad input is never one of these.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error("sender `{0}` is no longer in the configuration; its files stay in work/")]
+    UnknownSender(String),
+}
+
+fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PipelineError {
+    let path = path.to_path_buf();
+    move |source| PipelineError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// What happened to one file, for logs and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileOutcome {
+    pub sender: String,
+    pub name: String,
+    pub status: FileStatus,
+    /// Where the file ended, relative to `var/`.
+    pub destination: String,
+    pub receipt: String,
+}
+
+/// The result of a file's analysis and application, before it is recorded.
+struct Settled {
+    format: Option<InboundFormat>,
+    kind: Option<FileKind>,
+    status: FileStatus,
+    total: u64,
+    accepted: u64,
+    unchanged: u64,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Configuration, workspace and store together: what every command that processes files uses.
+pub struct Engine {
+    pub config: Config,
+    pub workspace: Workspace,
+    pub store: Store,
+    reported: Reported,
+}
+
+impl Engine {
+    /// Opens the workspace: creates its folders, opens (or creates) the database and records
+    /// the configured creditors.
+    pub fn open(config: Config) -> Result<Engine, PipelineError> {
+        let workspace = Workspace::new(&config.var_dir);
+        fs::create_dir_all(workspace.root()).map_err(io("cannot create", workspace.root()))?;
+        for sender in &config.senders {
+            workspace
+                .create_sender_folders(&sender.id)
+                .map_err(io("cannot create the folders of", &workspace.inbox(&sender.id)))?;
+        }
+        let mut store = Store::open(&workspace.database())?;
+        store.sync_creditors(config.creditors.values())?;
+        Ok(Engine {
+            config,
+            workspace,
+            store,
+            reported: Reported::default(),
+        })
+    }
+
+    /// Finishes whatever a crash interrupted: files committed but not moved, files claimed but
+    /// not processed, outbound rows committed but not written.
+    pub fn recover(&mut self, business_date: NaiveDate) -> Result<Vec<FileOutcome>, PipelineError> {
+        let unmoved = self.store.read()?.unmoved_files()?;
+        for file in unmoved {
+            let work = self.workspace.work(&file.sender).join(&file.original_name);
+            let destination = self.workspace.absolute(file.destination.as_ref());
+            if fs::symlink_metadata(&work).is_ok() {
+                tracing::info!(sender = %file.sender, file = %file.original_name, "finishing the move of a file committed before a crash");
+                self.move_to_destination(&work, &destination)?;
+            } else if fs::symlink_metadata(&destination).is_err() {
+                tracing::error!(sender = %file.sender, file = %file.original_name, destination = %file.destination, "a committed file is neither in work/ nor at its destination");
+            }
+            let tx = self.store.write()?;
+            tx.mark_moved(file.id)?;
+            tx.commit()?;
+        }
+        let mut outcomes = Vec::new();
+        for claimed in intake::leftovers(&self.config, &self.workspace) {
+            tracing::info!(sender = %claimed.sender, file = %claimed.name, "processing a file left in work/ by an interrupted run");
+            outcomes.push(self.process_claimed(&claimed, business_date)?);
+        }
+        outbox::flush(&mut self.store, &self.workspace)?;
+        Ok(outcomes)
+    }
+
+    /// Scans the inboxes once and processes every ready file. Returns the outcomes and the scan
+    /// (how many files wait, and until when).
+    pub fn intake_pass(
+        &mut self,
+        business_date: NaiveDate,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<(Vec<FileOutcome>, intake::Scan), PipelineError> {
+        let mut scan = intake::scan(
+            &mut self.store,
+            &self.config,
+            &self.workspace,
+            intake::now_utc(),
+            &mut self.reported,
+        )?;
+        let ready = std::mem::take(&mut scan.ready);
+        let mut outcomes = Vec::new();
+        for file in ready {
+            if stop() {
+                break;
+            }
+            let claimed = match intake::claim(&self.workspace, &file) {
+                Ok(Some(claimed)) => claimed,
+                Ok(None) => continue,
+                Err(e) => {
+                    // Permissions or a full disk: the file stays in the inbox and is retried.
+                    tracing::error!(sender = %file.sender, file = %file.name, error = %e, "cannot claim the file; it stays in the inbox");
+                    continue;
+                }
+            };
+            outcomes.push(self.process_claimed(&claimed, business_date)?);
+        }
+        Ok((outcomes, scan))
+    }
+
+    /// The one-file transaction for a claimed file, then its move and its receipt.
+    pub fn process_claimed(
+        &mut self,
+        claimed: &Claimed,
+        business_date: NaiveDate,
+    ) -> Result<FileOutcome, PipelineError> {
+        let sender = self
+            .config
+            .sender(&claimed.sender)
+            .ok_or_else(|| PipelineError::UnknownSender(claimed.sender.clone()))?
+            .clone();
+        let size = fs::metadata(&claimed.path)
+            .map_err(io("cannot read", &claimed.path))?
+            .len();
+        let bytes = if size > sender.intake.max_file_bytes {
+            None
+        } else {
+            Some(fs::read(&claimed.path).map_err(io("cannot read", &claimed.path))?)
+        };
+        let sha256 = match &bytes {
+            Some(bytes) => hex(&Sha256::digest(bytes)),
+            None => hash_file(&claimed.path)?,
+        };
+        // Analysis is pure and may be slow: it runs before the write lock is taken.
+        let analysis = match (&bytes, claimed.stale_reason) {
+            (_, Some(reason)) => Analysis::Unreadable {
+                format: None,
+                kind: None,
+                diagnostics: vec![Diagnostic::file(
+                    code::INCOMPLETE_FILE,
+                    format!("the file stayed incomplete for longer than {}: {reason}; the upload was probably cut off, send it again", humantime::format_duration(sender.intake.stale_after)),
+                )],
+            },
+            (None, None) => Analysis::Unreadable {
+                format: None,
+                kind: None,
+                diagnostics: vec![Diagnostic::file(
+                    code::FILE_TOO_LARGE,
+                    format!("the file has {size} bytes, more than the {} this sender may deliver; split it", sender.intake.max_file_bytes),
+                )],
+            },
+            (Some(bytes), None) => analyse(
+                bytes,
+                Context {
+                    config: &self.config,
+                    sender: &sender,
+                },
+            ),
+        };
+
+        let processed_at = chrono::Utc::now().to_rfc3339();
+        let archive_date = self.config.today();
+        let mut all_or_nothing = None;
+        let (file_id, destination, settled, receipt_name) = loop {
+            let tx = self.store.write()?;
+            let duplicate = tx.applied_file(&sender.id, &sha256)?;
+            let readable = duplicate.is_some() || !matches!(analysis, Analysis::Unreadable { .. });
+            let folder = if readable {
+                self.workspace.archive(&sender.id, archive_date)
+            } else {
+                self.workspace.rejected(&sender.id)
+            };
+            let destination = free_destination(&tx, &self.workspace, &folder, &claimed.name)?;
+            // Recorded first, so the records the file applies can refer to it; its status and
+            // counts are settled below, in the same transaction.
+            let file_id = tx.insert_file(&NewInboundFile {
+                sender: &sender.id,
+                original_name: &claimed.name,
+                sha256: &sha256,
+                size,
+                format: None,
+                kind: None,
+                status: FileStatus::Rejected,
+                records_total: 0,
+                records_accepted: 0,
+                records_unchanged: 0,
+                records_rejected: 0,
+                duplicate_of: duplicate.as_ref().map(|d| d.id),
+                business_date,
+                processed_at: &processed_at,
+                destination: &destination,
+            })?;
+            let context = SettleContext {
+                config: &self.config,
+                sender: &sender,
+                business_date,
+                file_id,
+            };
+            let (settled, retry) = settle(&tx, context, duplicate, &analysis, all_or_nothing.take())?;
+            if let Some(diagnostics) = retry {
+                // A record was applied before another failed and the sender wants all or
+                // nothing: roll back (drop) and record the file alone.
+                all_or_nothing = Some(diagnostics);
+                continue;
+            }
+            tx.finish_file(
+                file_id,
+                settled.format,
+                settled.kind,
+                settled.status,
+                [settled.total, settled.accepted, settled.unchanged, settled.rejected()],
+            )?;
+            let receipt = Receipt {
+                file_name: claimed.name.clone(),
+                sha256: sha256.clone(),
+                format: settled.format,
+                kind: settled.kind,
+                status: settled.status,
+                records: settled.total,
+                accepted: settled.accepted,
+                unchanged: settled.unchanged,
+                rejected: settled.rejected(),
+                diagnostics: settled.diagnostics.clone(),
+            };
+            let receipt_name = free_outbox_name(
+                &tx,
+                &sender.id,
+                &Receipt::file_name_for(&claimed.name, sender.writes),
+            )?;
+            tx.insert_outbox(
+                &sender.id,
+                &receipt_name,
+                "receipt",
+                &receipt.render(&sender),
+                Some(file_id),
+                &processed_at,
+            )?;
+            tx.commit()?;
+            break (file_id, destination, settled, receipt_name);
+        };
+
+        let absolute = self.workspace.absolute(destination.as_ref());
+        self.move_to_destination(&claimed.path, &absolute)?;
+        let tx = self.store.write()?;
+        tx.mark_moved(file_id)?;
+        tx.commit()?;
+        outbox::flush(&mut self.store, &self.workspace)?;
+        tracing::info!(
+            sender = %sender.id,
+            file = %claimed.name,
+            status = %settled.status,
+            records = settled.total,
+            accepted = settled.accepted,
+            unchanged = settled.unchanged,
+            rejected = settled.rejected(),
+            "file processed"
+        );
+        Ok(FileOutcome {
+            sender: sender.id.clone(),
+            name: claimed.name.clone(),
+            status: settled.status,
+            destination,
+            receipt: receipt_name,
+        })
+    }
+
+    fn move_to_destination(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), PipelineError> {
+        let dir = to.parent().unwrap_or(self.workspace.root());
+        fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
+        fs::rename(from, to).map_err(io("cannot move the file to", to))?;
+        outbox::sync_dir(dir).map_err(io("cannot sync", dir))?;
+        Ok(())
+    }
+
+    /// Writes pending outbound files.
+    pub fn flush_outbox(&mut self) -> Result<usize, PipelineError> {
+        Ok(outbox::flush(&mut self.store, &self.workspace)?)
+    }
+
+    /// Records the as-of date of the last completed `process` run (for interest shown by
+    /// `case show`).
+    pub fn record_run(&mut self, as_of: NaiveDate) -> Result<(), PipelineError> {
+        let tx = self.store.write()?;
+        tx.set_meta("last_as_of", &as_of.to_string())?;
+        tx.set_meta("last_run_at", &chrono::Utc::now().to_rfc3339())?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+impl Settled {
+    fn rejected(&self) -> u64 {
+        self.total - self.accepted - self.unchanged
+    }
+}
+
+/// What `settle` needs besides the transaction and the analysis.
+#[derive(Clone, Copy)]
+struct SettleContext<'a> {
+    config: &'a Config,
+    sender: &'a Sender,
+    business_date: NaiveDate,
+    file_id: i64,
+}
+
+/// Decides a file's status inside the transaction and applies its records.
+/// Returns the settlement and, when the sender wants all or nothing and something was wrong,
+/// the diagnostics to record after rolling back (passed in again as `all_or_nothing`).
+fn settle(
+    tx: &Tx<'_>,
+    ctx: SettleContext<'_>,
+    duplicate: Option<AppliedFile>,
+    analysis: &Analysis,
+    all_or_nothing: Option<Vec<Diagnostic>>,
+) -> Result<(Settled, Option<Vec<Diagnostic>>), StoreError> {
+    let (format, kind) = match analysis {
+        Analysis::Unreadable { format, kind, .. } => (*format, *kind),
+        Analysis::Invoices { format, .. } => (Some(*format), Some(FileKind::Invoices)),
+    };
+    if let Some(earlier) = duplicate {
+        let settled = Settled {
+            format,
+            kind,
+            status: FileStatus::Duplicate,
+            total: 0,
+            accepted: 0,
+            unchanged: 0,
+            diagnostics: vec![Diagnostic::file(
+                code::DUPLICATE_FILE,
+                format!(
+                    "the same content was already delivered as `{}` at {}; nothing was applied again",
+                    earlier.original_name, earlier.processed_at
+                ),
+            )],
+        };
+        return Ok((settled, None));
+    }
+    match analysis {
+        Analysis::Unreadable { diagnostics, .. } => Ok((
+            Settled {
+                format,
+                kind,
+                status: FileStatus::Rejected,
+                total: 0,
+                accepted: 0,
+                unchanged: 0,
+                diagnostics: diagnostics.clone(),
+            },
+            None,
+        )),
+        Analysis::Invoices {
+            total,
+            records,
+            diagnostics,
+            ..
+        } => {
+            if let Some(diagnostics) = all_or_nothing {
+                return Ok((
+                    Settled {
+                        format,
+                        kind,
+                        status: FileStatus::Rejected,
+                        total: *total,
+                        accepted: 0,
+                        unchanged: 0,
+                        diagnostics,
+                    },
+                    None,
+                ));
+            }
+            let apply_ctx = ApplyContext {
+                config: ctx.config,
+                business_date: ctx.business_date,
+                file_id: ctx.file_id,
+            };
+            let outcomes = apply_invoices(tx, apply_ctx, records)?;
+            let mut all = diagnostics.clone();
+            let mut accepted = 0;
+            let mut unchanged = 0;
+            for outcome in outcomes {
+                match outcome {
+                    RecordOutcome::Applied => accepted += 1,
+                    RecordOutcome::Unchanged => unchanged += 1,
+                    RecordOutcome::Rejected(d) => all.push(d),
+                }
+            }
+            all.sort_by(|a, b| a.position.cmp(&b.position));
+            let rejected = total - accepted - unchanged;
+            if rejected > 0 && ctx.sender.on_invalid_record == OnInvalidRecord::RejectFile {
+                return Ok((
+                    Settled {
+                        format,
+                        kind,
+                        status: FileStatus::Rejected,
+                        total: *total,
+                        accepted: 0,
+                        unchanged: 0,
+                        diagnostics: all.clone(),
+                    },
+                    Some(all),
+                ));
+            }
+            let status = match (rejected, accepted + unchanged) {
+                (0, _) => FileStatus::Accepted,
+                (_, 0) => FileStatus::Rejected,
+                _ => FileStatus::PartlyAccepted,
+            };
+            Ok((
+                Settled {
+                    format,
+                    kind,
+                    status,
+                    total: *total,
+                    accepted,
+                    unchanged,
+                    diagnostics: all,
+                },
+                None,
+            ))
+        }
+    }
+}
+
+/// The first free name for a file in `folder`: never an existing file, never a destination
+/// promised to another committed file.
+fn free_destination(
+    tx: &Tx<'_>,
+    workspace: &Workspace,
+    folder: &std::path::Path,
+    name: &str,
+) -> Result<String, StoreError> {
+    for n in 1.. {
+        let candidate = folder.join(numbered_name(name, n));
+        let relative = workspace.relative(&candidate).to_string_lossy().into_owned();
+        if fs::symlink_metadata(&candidate).is_err() && !tx.destination_taken(&relative)? {
+            return Ok(relative);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+/// The first outbox name never used before in a folder.
+fn free_outbox_name(tx: &Tx<'_>, folder: &str, name: &str) -> Result<String, StoreError> {
+    for n in 1.. {
+        let candidate = numbered_name(name, n);
+        if !tx.outbox_name_taken(folder, &candidate)? {
+            return Ok(candidate);
+        }
+    }
+    unreachable!("an unbounded range always yields a free name")
+}
+
+fn hash_file(path: &std::path::Path) -> Result<String, PipelineError> {
+    let mut file = fs::File::open(path).map_err(io("cannot read", path))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(io("cannot read", path))?;
+    Ok(hex(&hasher.finalize()))
+}
+
+/// `kravflyt check`: the receipt `sender` would get for `bytes`, computed against the store as
+/// it is and then rolled back, so it names conflicts and duplicates too. Changes nothing.
+pub fn check_file(
+    store: &mut Store,
+    config: &Config,
+    sender: &Sender,
+    name: &str,
+    bytes: &[u8],
+    business_date: NaiveDate,
+) -> Result<Receipt, StoreError> {
+    let sha256 = hex(&Sha256::digest(bytes));
+    let analysis = if bytes.len() as u64 > sender.intake.max_file_bytes {
+        Analysis::Unreadable {
+            format: None,
+            kind: None,
+            diagnostics: vec![Diagnostic::file(
+                code::FILE_TOO_LARGE,
+                format!(
+                    "the file has {} bytes, more than the {} this sender may deliver; split it",
+                    bytes.len(),
+                    sender.intake.max_file_bytes
+                ),
+            )],
+        }
+    } else {
+        analyse(bytes, Context { config, sender })
+    };
+    let tx = store.write()?;
+    let duplicate = tx.applied_file(&sender.id, &sha256)?;
+    let file_id = tx.insert_file(&NewInboundFile {
+        sender: &sender.id,
+        original_name: name,
+        sha256: &sha256,
+        size: bytes.len() as u64,
+        format: None,
+        kind: None,
+        status: FileStatus::Rejected,
+        records_total: 0,
+        records_accepted: 0,
+        records_unchanged: 0,
+        records_rejected: 0,
+        duplicate_of: None,
+        business_date,
+        processed_at: "check",
+        destination: &format!("check/{sha256}"),
+    })?;
+    let context = SettleContext {
+        config,
+        sender,
+        business_date,
+        file_id,
+    };
+    let (mut settled, retry) = settle(&tx, context, duplicate, &analysis, None)?;
+    if let Some(diagnostics) = retry {
+        settled.diagnostics = diagnostics;
+    }
+    // Dropping the transaction rolls back everything settle applied.
+    drop(tx);
+    Ok(Receipt {
+        file_name: name.to_owned(),
+        sha256,
+        format: settled.format,
+        kind: settled.kind,
+        status: settled.status,
+        records: settled.total,
+        accepted: settled.accepted,
+        unchanged: settled.unchanged,
+        rejected: settled.rejected(),
+        diagnostics: settled.diagnostics,
+    })
+}

@@ -1,0 +1,189 @@
+//! Receipts (SPEC §5.4): the answer to every inbound file, rendered pure in the sender's
+//! dialect. The first row describes the file; one row follows per rejected record.
+
+use crate::config::Sender;
+use crate::decode::encode;
+use crate::diagnostic::Diagnostic;
+use crate::domain::{FileKind, FileStatus, InboundFormat, OutboundDialect};
+
+/// The columns of a CSV receipt, in order.
+pub const RECEIPT_COLUMNS: &[&str] = &[
+    "record_type",
+    "file_name",
+    "sha256",
+    "format",
+    "kind",
+    "status",
+    "records",
+    "accepted",
+    "unchanged",
+    "rejected",
+    "position",
+    "record_key",
+    "field",
+    "code",
+    "message",
+];
+
+/// What a receipt says about one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub file_name: String,
+    pub sha256: String,
+    pub format: Option<InboundFormat>,
+    pub kind: Option<FileKind>,
+    pub status: FileStatus,
+    pub records: u64,
+    pub accepted: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+    /// Problems in file order: file-level ones first, then by position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Receipt {
+    /// The receipt's file name for an inbound file name (before any numbering).
+    pub fn file_name_for(inbound_name: &str, dialect: OutboundDialect) -> String {
+        match dialect {
+            OutboundDialect::Csv => format!("receipt-{inbound_name}.csv"),
+            OutboundDialect::Xml => format!("receipt-{inbound_name}.xml"),
+        }
+    }
+
+    /// Renders the receipt for a sender.
+    pub fn render(&self, sender: &Sender) -> Vec<u8> {
+        match sender.writes {
+            OutboundDialect::Csv => self.render_csv(sender),
+            OutboundDialect::Xml => self.render_xml().into_bytes(),
+        }
+    }
+
+    fn render_csv(&self, sender: &Sender) -> Vec<u8> {
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(sender.csv.delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        let counts = [self.records, self.accepted, self.unchanged, self.rejected].map(|n| n.to_string());
+        let mut rows: Vec<Vec<String>> = vec![RECEIPT_COLUMNS.iter().map(|c| c.to_string()).collect()];
+        rows.push(
+            [
+                "file",
+                &neutralise(&self.file_name),
+                &self.sha256,
+                self.format.map_or("", |f| f.as_str()),
+                self.kind.map_or("", |k| k.as_str()),
+                self.status.as_str(),
+                &counts[0],
+                &counts[1],
+                &counts[2],
+                &counts[3],
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        );
+        for d in &self.diagnostics {
+            let mut row = vec![String::new(); RECEIPT_COLUMNS.len()];
+            row[0] = "error".into();
+            row[10] = d.position.to_string();
+            row[11] = neutralise(d.record_key.as_deref().unwrap_or(""));
+            row[12] = d.field.clone().unwrap_or_default();
+            row[13] = d.code.to_owned();
+            row[14] = neutralise(&d.message);
+            rows.push(row);
+        }
+        for row in rows {
+            // Writing to a Vec cannot fail.
+            let _ = writer.write_record(&row);
+        }
+        let text = writer
+            .into_inner()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default();
+        encode(&text, sender.csv.encoding)
+    }
+
+    /// The XML receipt, in kravflyt's namespace (`schemas/receipt.xsd`).
+    pub fn render_xml(&self) -> String {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        out.push_str(&format!(
+            "<receipt xmlns=\"{}\">\n",
+            crate::detect::KRAVFLYT_NS
+        ));
+        let mut element = |name: &str, value: &str| {
+            out.push_str(&format!("  <{name}>{}</{name}>\n", xml_escape(value)));
+        };
+        element("file_name", &self.file_name);
+        element("sha256", &self.sha256);
+        element("format", self.format.map_or("", |f| f.as_str()));
+        element("kind", self.kind.map_or("", |k| k.as_str()));
+        element("status", self.status.as_str());
+        element("records", &self.records.to_string());
+        element("accepted", &self.accepted.to_string());
+        element("unchanged", &self.unchanged.to_string());
+        element("rejected", &self.rejected.to_string());
+        for d in &self.diagnostics {
+            out.push_str("  <error>\n");
+            for (name, value) in [
+                ("position", d.position.to_string()),
+                ("record_key", d.record_key.clone().unwrap_or_default()),
+                ("field", d.field.clone().unwrap_or_default()),
+                ("code", d.code.to_owned()),
+                ("message", d.message.clone()),
+            ] {
+                out.push_str(&format!("    <{name}>{}</{name}>\n", xml_escape(&value)));
+            }
+            out.push_str("  </error>\n");
+        }
+        out.push_str("</receipt>\n");
+        out
+    }
+}
+
+/// Neutralises text that a spreadsheet would run as a formula (CSV injection): a leading
+/// `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front.
+pub fn neutralise(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot carry at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised() {
+        assert_eq!(neutralise("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(neutralise("@SUM(1)"), "'@SUM(1)");
+        assert_eq!(neutralise("invoice 1"), "invoice 1");
+    }
+
+    #[test]
+    fn xml_text_is_escaped() {
+        assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{fffd}");
+    }
+}

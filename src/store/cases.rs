@@ -1,0 +1,326 @@
+//! Debtors, cases, invoices, events and the postings ledger.
+
+use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
+
+use super::{StoreError, Tx, enum_column};
+use crate::domain::{CaseState, CloseReason, Component, DocumentType, EventKind, HandoverStep};
+use crate::validate::invoice::InvoiceRecord;
+
+/// An invoice or credit note already in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInvoice {
+    pub id: i64,
+    pub case_id: i64,
+    pub document_type: DocumentType,
+    pub currency: String,
+    pub fingerprint: String,
+    pub customer_no: String,
+    /// Where it came from, for conflict messages: `<file name> line N`.
+    pub origin: String,
+}
+
+/// The parts of a case that apply decisions need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub case_no: String,
+    pub state: CaseState,
+    pub currency: String,
+}
+
+/// A case to open.
+#[derive(Debug, Clone)]
+pub struct NewCase<'a> {
+    pub case_no: &'a str,
+    pub reference: &'a str,
+    pub creditor_id: &'a str,
+    pub debtor_id: i64,
+    pub currency: &'a str,
+    pub first_step: HandoverStep,
+    pub opened_on: NaiveDate,
+}
+
+/// An invoice or credit note to record.
+#[derive(Debug, Clone)]
+pub struct NewInvoice<'a> {
+    pub record: &'a InvoiceRecord,
+    pub case_id: i64,
+    pub credited_invoice_id: Option<i64>,
+    pub file_id: i64,
+}
+
+/// An event to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub case_id: i64,
+    pub date: NaiveDate,
+    pub kind: EventKind,
+    pub invoice_id: Option<i64>,
+    pub amount_minor: Option<i64>,
+    /// The case's state after the event.
+    pub state: CaseState,
+    pub detail: &'a str,
+    pub file_id: Option<i64>,
+}
+
+/// Open amounts of a case per component, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Balance {
+    pub principal: i64,
+    pub interest: i64,
+    pub fees: i64,
+    pub collection_costs: i64,
+}
+
+impl Balance {
+    pub fn total(&self) -> i64 {
+        self.principal + self.interest + self.fees + self.collection_costs
+    }
+}
+
+impl Tx<'_> {
+    pub fn find_invoice(
+        &self,
+        creditor_id: &str,
+        invoice_no: &str,
+    ) -> Result<Option<StoredInvoice>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT i.id, i.case_id, i.document_type, i.currency, i.fingerprint,
+                        d.customer_no, f.original_name, i.position
+                 FROM invoices i
+                 JOIN cases c ON c.id = i.case_id
+                 JOIN debtors d ON d.id = c.debtor_id
+                 JOIN inbound_files f ON f.id = i.file_id
+                 WHERE i.creditor_id = ?1 AND i.invoice_no = ?2",
+                (creditor_id, invoice_no),
+                |r| {
+                    Ok(StoredInvoice {
+                        id: r.get(0)?,
+                        case_id: r.get(1)?,
+                        document_type: enum_column(&r.get::<_, String>(2)?)?,
+                        currency: r.get(3)?,
+                        fingerprint: r.get(4)?,
+                        customer_no: r.get(5)?,
+                        origin: format!("{} {}", r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Creates the debtor or brings its name and address up to date with the latest invoice.
+    pub fn upsert_debtor(&self, r: &InvoiceRecord) -> Result<i64, StoreError> {
+        Ok(self.tx.query_row(
+            "INSERT INTO debtors (creditor_id, customer_no, debtor_type, name, national_id,
+                 address, postcode, city, country, email)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (creditor_id, customer_no) DO UPDATE SET
+                 debtor_type = excluded.debtor_type, name = excluded.name,
+                 national_id = COALESCE(excluded.national_id, debtors.national_id),
+                 address = excluded.address, postcode = excluded.postcode, city = excluded.city,
+                 country = excluded.country, email = COALESCE(excluded.email, debtors.email)
+             RETURNING id",
+            rusqlite::params![
+                r.creditor_id,
+                r.customer_no,
+                r.debtor_type.as_str(),
+                r.debtor_name,
+                r.debtor_id,
+                r.address,
+                r.postcode,
+                r.city,
+                r.country,
+                r.email,
+            ],
+            |row| row.get(0),
+        )?)
+    }
+
+    /// The open case a new invoice of this creditor and debtor joins, if any.
+    pub fn joinable_case(
+        &self,
+        creditor_id: &str,
+        debtor_id: i64,
+        currency: &str,
+    ) -> Result<Option<CaseRow>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT id, case_no, state, currency FROM cases
+             WHERE creditor_id = ?1 AND debtor_id = ?2 AND currency = ?3 AND state <> 'closed'
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map((creditor_id, debtor_id, currency), case_row)?;
+        for row in rows {
+            let row = row?;
+            if row.state.accepts_new_invoices() {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
+    }
+
+    pub fn case_row(&self, case_id: i64) -> Result<CaseRow, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT id, case_no, state, currency FROM cases WHERE id = ?1",
+            [case_id],
+            case_row,
+        )?)
+    }
+
+    /// The number the next case will get (the write lock makes it safe to use).
+    pub fn next_case_number(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| r.get(0))?)
+    }
+
+    pub fn insert_case(&self, id: i64, c: &NewCase<'_>) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO cases (id, case_no, reference, creditor_id, debtor_id, currency, state,
+                 first_step, opened_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8)",
+            rusqlite::params![
+                id,
+                c.case_no,
+                c.reference,
+                c.creditor_id,
+                c.debtor_id,
+                c.currency,
+                c.first_step.as_str(),
+                c.opened_on.to_string(),
+            ],
+        )?;
+        Ok(id)
+    }
+
+    pub fn insert_invoice(&self, n: &NewInvoice<'_>) -> Result<i64, StoreError> {
+        let r = n.record;
+        self.tx.execute(
+            "INSERT INTO invoices (creditor_id, invoice_no, case_id, document_type,
+                 credited_invoice_id, issue_date, due_date, currency, amount_minor,
+                 paid_before_minor, reminder_fee_minor, notice_sent_date, reference, fingerprint,
+                 file_id, position)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            rusqlite::params![
+                r.creditor_id,
+                r.invoice_no,
+                n.case_id,
+                r.document_type.as_str(),
+                n.credited_invoice_id,
+                r.issue_date.to_string(),
+                r.due_date.to_string(),
+                r.currency,
+                r.amount_minor,
+                r.paid_minor,
+                r.reminder_fee_minor,
+                r.notice_sent_date.map(|d| d.to_string()),
+                r.reference,
+                r.fingerprint(),
+                n.file_id,
+                r.position.to_string(),
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn insert_event(&self, e: &NewEvent<'_>) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO case_events (case_id, event_date, kind, invoice_id, amount_minor, state,
+                 detail, file_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![
+                e.case_id,
+                e.date.to_string(),
+                e.kind.as_str(),
+                e.invoice_id,
+                e.amount_minor,
+                e.state.as_str(),
+                e.detail,
+                e.file_id,
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Books an amount on a case's ledger.
+    pub fn insert_posting(
+        &self,
+        case_id: i64,
+        invoice_id: Option<i64>,
+        date: NaiveDate,
+        component: Component,
+        amount_minor: i64,
+        event_id: i64,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor, event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![
+                case_id,
+                invoice_id,
+                date.to_string(),
+                component.as_str(),
+                amount_minor,
+                event_id
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The open principal of one invoice.
+    pub fn invoice_principal_open(&self, invoice_id: i64) -> Result<i64, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM postings
+             WHERE invoice_id = ?1 AND component = 'principal'",
+            [invoice_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The open balance of a case, per component.
+    pub fn case_balance(&self, case_id: i64) -> Result<Balance, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT component, COALESCE(SUM(amount_minor), 0) FROM postings
+             WHERE case_id = ?1 GROUP BY component",
+        )?;
+        let mut balance = Balance::default();
+        let rows = stmt.query_map([case_id], |r| {
+            Ok((enum_column::<Component>(&r.get::<_, String>(0)?)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (component, amount) = row?;
+            match component {
+                Component::Principal => balance.principal = amount,
+                Component::Interest => balance.interest = amount,
+                Component::Fee => balance.fees = amount,
+                Component::CollectionCost => balance.collection_costs = amount,
+            }
+        }
+        Ok(balance)
+    }
+
+    pub fn close_case(
+        &self,
+        case_id: i64,
+        reason: CloseReason,
+        date: NaiveDate,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE cases SET state = 'closed', close_reason = ?2, closed_on = ?3, deadline = NULL
+             WHERE id = ?1",
+            rusqlite::params![case_id, reason.as_str(), date.to_string()],
+        )?;
+        Ok(())
+    }
+}
+
+fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.get(0)?,
+        case_no: r.get(1)?,
+        state: enum_column(&r.get::<_, String>(2)?)?,
+        currency: r.get(3)?,
+    })
+}

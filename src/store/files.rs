@@ -1,0 +1,222 @@
+//! Inbound files and inbox sightings.
+
+use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
+
+use super::{StoreError, Tx};
+use crate::domain::{FileKind, FileStatus, InboundFormat};
+
+/// A file row to record in the file's own transaction.
+#[derive(Debug, Clone)]
+pub struct NewInboundFile<'a> {
+    pub sender: &'a str,
+    pub original_name: &'a str,
+    pub sha256: &'a str,
+    pub size: u64,
+    pub format: Option<InboundFormat>,
+    pub kind: Option<FileKind>,
+    pub status: FileStatus,
+    pub records_total: u64,
+    pub records_accepted: u64,
+    pub records_unchanged: u64,
+    pub records_rejected: u64,
+    pub duplicate_of: Option<i64>,
+    pub business_date: NaiveDate,
+    pub processed_at: &'a str,
+    /// Relative to `var/`.
+    pub destination: &'a str,
+}
+
+/// An earlier, applied delivery of the same content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedFile {
+    pub id: i64,
+    pub original_name: String,
+    pub processed_at: String,
+}
+
+/// A committed file that has not yet reached its destination folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmovedFile {
+    pub id: i64,
+    pub sender: String,
+    pub original_name: String,
+    pub sha256: String,
+    pub destination: String,
+}
+
+/// What intake last saw of an inbox file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub first_seen: String,
+    pub stable_since: String,
+}
+
+impl Tx<'_> {
+    /// The applied file with this content from this sender, if any.
+    pub fn applied_file(&self, sender: &str, sha256: &str) -> Result<Option<AppliedFile>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT id, original_name, processed_at FROM inbound_files
+                 WHERE sender = ?1 AND sha256 = ?2 AND status IN ('accepted', 'partly_accepted')",
+                (sender, sha256),
+                |r| {
+                    Ok(AppliedFile {
+                        id: r.get(0)?,
+                        original_name: r.get(1)?,
+                        processed_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn insert_file(&self, f: &NewInboundFile<'_>) -> Result<i64, StoreError> {
+        self.tx.execute(
+            "INSERT INTO inbound_files (sender, original_name, sha256, size, format, kind, status,
+                 records_total, records_accepted, records_unchanged, records_rejected, duplicate_of,
+                 business_date, processed_at, destination)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            rusqlite::params![
+                f.sender,
+                f.original_name,
+                f.sha256,
+                f.size as i64,
+                f.format.map(|x| x.as_str()),
+                f.kind.map(|x| x.as_str()),
+                f.status.as_str(),
+                f.records_total as i64,
+                f.records_accepted as i64,
+                f.records_unchanged as i64,
+                f.records_rejected as i64,
+                f.duplicate_of,
+                f.business_date.to_string(),
+                f.processed_at,
+                f.destination,
+            ],
+        )?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Settles a file's format, kind, status and counts (total, accepted, unchanged, rejected).
+    pub fn finish_file(
+        &self,
+        file_id: i64,
+        format: Option<InboundFormat>,
+        kind: Option<FileKind>,
+        status: FileStatus,
+        counts: [u64; 4],
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE inbound_files SET format = ?2, kind = ?3, status = ?4, records_total = ?5,
+                 records_accepted = ?6, records_unchanged = ?7, records_rejected = ?8
+             WHERE id = ?1",
+            rusqlite::params![
+                file_id,
+                format.map(|x| x.as_str()),
+                kind.map(|x| x.as_str()),
+                status.as_str(),
+                counts[0] as i64,
+                counts[1] as i64,
+                counts[2] as i64,
+                counts[3] as i64,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Whether a destination path is already promised to another file.
+    pub fn destination_taken(&self, destination: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT 1 FROM inbound_files WHERE destination = ?1",
+                [destination],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    pub fn unmoved_files(&self) -> Result<Vec<UnmovedFile>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT id, sender, original_name, sha256, destination FROM inbound_files
+             WHERE moved = 0 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(UnmovedFile {
+                id: r.get(0)?,
+                sender: r.get(1)?,
+                original_name: r.get(2)?,
+                sha256: r.get(3)?,
+                destination: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn mark_moved(&self, file_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute("UPDATE inbound_files SET moved = 1 WHERE id = ?1", [file_id])?;
+        Ok(())
+    }
+
+    pub fn sighting(&self, sender: &str, name: &str) -> Result<Option<Sighting>, StoreError> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT size, mtime_ns, first_seen, stable_since FROM inbox_sightings
+                 WHERE sender = ?1 AND name = ?2",
+                (sender, name),
+                |r| {
+                    Ok(Sighting {
+                        size: r.get::<_, i64>(0)? as u64,
+                        mtime_ns: r.get(1)?,
+                        first_seen: r.get(2)?,
+                        stable_since: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    pub fn put_sighting(&self, sender: &str, name: &str, s: &Sighting) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO inbox_sightings (sender, name, size, mtime_ns, first_seen, stable_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (sender, name) DO UPDATE SET size = excluded.size,
+                 mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since",
+            rusqlite::params![sender, name, s.size as i64, s.mtime_ns, s.first_seen, s.stable_since],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets sightings of a sender's files that are no longer in its inbox.
+    pub fn forget_sightings_except(&self, sender: &str, present: &[String]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT name FROM inbox_sightings WHERE sender = ?1")?;
+        let names: Vec<String> = stmt
+            .query_map([sender], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for name in names.iter().filter(|n| !present.contains(n)) {
+            self.tx.execute(
+                "DELETE FROM inbox_sightings WHERE sender = ?1 AND name = ?2",
+                (sender, name),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Counts of files per sender and status, for `status`.
+    pub fn file_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT sender, status, COUNT(*) FROM inbound_files GROUP BY sender, status ORDER BY sender, status",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

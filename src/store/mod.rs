@@ -1,0 +1,259 @@
+//! The SQLite store: opening, migrations, and transactions. The only module that knows SQL.
+//!
+//! Writers take `BEGIN IMMEDIATE` so the write lock is held from the first statement; readers
+//! take a deferred transaction so a `case show` sees one consistent snapshot while the daemon
+//! writes (WAL).
+
+mod cases;
+mod files;
+mod outbox;
+mod views;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use cases::{Balance, CaseRow, NewCase, NewEvent, NewInvoice, StoredInvoice};
+pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
+pub use outbox::OutboxRow;
+pub use views::{CaseFilter, CaseSummary, CaseView, EventView, InvoiceView};
+
+/// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a writer waits for another one before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Infrastructure failures of the store. Bad input is never one of these.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the database {path} has schema version {found}, newer than the {supported} this kravflyt knows; run a newer kravflyt"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("the database {path} is not a kravflyt database or is damaged: {detail}; restore it from a backup")]
+    Damaged { path: String, detail: String },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// A connection to the workspace database.
+pub struct Store {
+    conn: Connection,
+    path: String,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        })?;
+        Store::prepare(conn, shown)
+    }
+
+    /// A private in-memory database with the current schema (for dry runs without a workspace).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::prepare(Connection::open_in_memory()?, ":memory:".to_owned())
+    }
+
+    fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let damaged = |e: rusqlite::Error| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
+                StoreError::Damaged {
+                    path: path.clone(),
+                    detail: e.to_string(),
+                }
+            }
+            other => StoreError::Sqlite(other),
+        };
+        // WAL lets readers (case show, status) work while the daemon writes; FULL sync makes a
+        // committed file survive power loss, not only a killed process.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(damaged)?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let found: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "database schema migrated");
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE`).
+    pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
+        Ok(Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?,
+        })
+    }
+
+    /// Starts a read transaction: one consistent snapshot.
+    pub fn read(&mut self) -> Result<Tx<'_>, StoreError> {
+        Ok(Tx {
+            tx: self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Deferred)?,
+        })
+    }
+
+    /// Records the configured creditors, so rows can refer to them.
+    pub fn sync_creditors<'a>(
+        &mut self,
+        creditors: impl IntoIterator<Item = &'a crate::config::Creditor>,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        for c in creditors {
+            tx.tx.execute(
+                "INSERT INTO creditors (id, name, country, currency) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, country = excluded.country,
+                     currency = excluded.currency",
+                (&c.id, &c.name, c.country.as_str(), &c.currency),
+            )?;
+        }
+        tx.commit()
+    }
+
+    /// Runs SQLite's integrity check; `Ok` lists problems (empty when sound).
+    pub fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let problems: Vec<String> = rows.collect::<Result<_, _>>()?;
+        Ok(problems.into_iter().filter(|p| p != "ok").collect())
+    }
+}
+
+/// One transaction; every query and change of the store goes through one.
+pub struct Tx<'s> {
+    tx: rusqlite::Transaction<'s>,
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+
+    /// A value of the `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .tx
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )?;
+        Ok(())
+    }
+}
+
+/// Parses a date column written by this store.
+fn date_column(text: &str) -> rusqlite::Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Parses an enumeration column written by this store.
+fn enum_column<T: std::str::FromStr>(text: &str) -> rusqlite::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_gets_the_current_schema_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert!(store.integrity_problems().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_not_downgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_gives_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        std::fs::write(&path, b"this is not sqlite, just text that is long enough......").unwrap();
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
+        assert!(err.to_string().contains("restore it from a backup"));
+    }
+}

@@ -1,0 +1,224 @@
+//! Read models for the CLI: one case in full, and filtered case lists.
+
+use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
+
+use super::{Balance, StoreError, Tx, date_column, enum_column};
+use crate::domain::{CaseState, CloseReason, DebtorType, EventKind};
+
+/// One case with everything `case show` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseView {
+    pub case_no: String,
+    pub creditor_id: String,
+    pub reference: String,
+    pub currency: String,
+    pub state: CaseState,
+    pub close_reason: Option<CloseReason>,
+    pub deadline: Option<NaiveDate>,
+    pub opened_on: NaiveDate,
+    pub debtor_name: String,
+    pub debtor_type: DebtorType,
+    pub debtor_id: Option<String>,
+    pub invoices: Vec<InvoiceView>,
+    pub balance: Balance,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceView {
+    pub invoice_no: String,
+    pub document_type: String,
+    pub reference: Option<String>,
+    pub due_date: NaiveDate,
+    pub amount_minor: i64,
+    pub principal_open_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventView {
+    pub date: NaiveDate,
+    pub kind: EventKind,
+    pub amount_minor: Option<i64>,
+    pub detail: String,
+}
+
+/// One line of `case list`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub case_no: String,
+    pub creditor_id: String,
+    pub reference: String,
+    pub state: CaseState,
+    pub close_reason: Option<CloseReason>,
+    pub debtor_name: String,
+    pub currency: String,
+    pub invoice_count: i64,
+    pub balance: Balance,
+    pub deadline: Option<NaiveDate>,
+}
+
+/// Filters of `case list`.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub state: Option<CaseState>,
+    pub creditor_id: Option<String>,
+    /// Only cases of these creditors (a sender's view); `None`: all.
+    pub visible_creditors: Option<Vec<String>>,
+}
+
+impl Tx<'_> {
+    /// Finds a case by case number, agency reference, or `CREDITOR_ID/INVOICE_NO`.
+    pub fn find_case_id(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let by_number_or_reference = self
+            .tx
+            .query_row(
+                "SELECT id FROM cases WHERE case_no = ?1 OR reference = ?2",
+                (key, crate::reference::normalize(key)),
+                |r| r.get(0),
+            )
+            .optional()?;
+        if by_number_or_reference.is_some() {
+            return Ok(by_number_or_reference);
+        }
+        let Some((creditor, invoice_no)) = key.split_once('/') else {
+            return Ok(None);
+        };
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT case_id FROM invoices WHERE creditor_id = ?1 AND invoice_no = ?2",
+                (creditor, invoice_no),
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn case_view(&self, case_id: i64) -> Result<CaseView, StoreError> {
+        let mut view = self.tx.query_row(
+            "SELECT c.case_no, c.creditor_id, c.reference, c.currency, c.state, c.close_reason,
+                    c.deadline, c.opened_on, d.name, d.debtor_type, d.national_id
+             FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = ?1",
+            [case_id],
+            |r| {
+                Ok(CaseView {
+                    case_no: r.get(0)?,
+                    creditor_id: r.get(1)?,
+                    reference: r.get(2)?,
+                    currency: r.get(3)?,
+                    state: enum_column(&r.get::<_, String>(4)?)?,
+                    close_reason: r
+                        .get::<_, Option<String>>(5)?
+                        .map(|s| enum_column(&s))
+                        .transpose()?,
+                    deadline: r
+                        .get::<_, Option<String>>(6)?
+                        .map(|s| date_column(&s))
+                        .transpose()?,
+                    opened_on: date_column(&r.get::<_, String>(7)?)?,
+                    debtor_name: r.get(8)?,
+                    debtor_type: enum_column(&r.get::<_, String>(9)?)?,
+                    debtor_id: r.get(10)?,
+                    invoices: Vec::new(),
+                    balance: Balance::default(),
+                    events: Vec::new(),
+                })
+            },
+        )?;
+        let mut stmt = self.tx.prepare(
+            "SELECT i.invoice_no, i.document_type, i.reference, i.due_date, i.amount_minor,
+                    COALESCE((SELECT SUM(p.amount_minor) FROM postings p
+                              WHERE p.invoice_id = i.id AND p.component = 'principal'), 0)
+             FROM invoices i WHERE i.case_id = ?1 ORDER BY i.due_date, i.id",
+        )?;
+        view.invoices = stmt
+            .query_map([case_id], |r| {
+                Ok(InvoiceView {
+                    invoice_no: r.get(0)?,
+                    document_type: r.get(1)?,
+                    reference: r.get(2)?,
+                    due_date: date_column(&r.get::<_, String>(3)?)?,
+                    amount_minor: r.get(4)?,
+                    principal_open_minor: r.get(5)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self.tx.prepare(
+            "SELECT event_date, kind, amount_minor, detail FROM case_events
+             WHERE case_id = ?1 ORDER BY id",
+        )?;
+        view.events = stmt
+            .query_map([case_id], |r| {
+                Ok(EventView {
+                    date: date_column(&r.get::<_, String>(0)?)?,
+                    kind: enum_column(&r.get::<_, String>(1)?)?,
+                    amount_minor: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        view.balance = self.case_balance(case_id)?;
+        Ok(view)
+    }
+
+    pub fn case_list(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT c.id, c.case_no, c.creditor_id, c.reference, c.state, c.close_reason, d.name,
+                    c.currency, (SELECT COUNT(*) FROM invoices i WHERE i.case_id = c.id
+                                 AND i.document_type = 'invoice'), c.deadline
+             FROM cases c JOIN debtors d ON d.id = c.debtor_id
+             WHERE (?1 IS NULL OR c.state = ?1) AND (?2 IS NULL OR c.creditor_id = ?2)
+             ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map(
+            (
+                filter.state.map(|s| s.as_str()),
+                filter.creditor_id.as_deref(),
+            ),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    CaseSummary {
+                        case_no: r.get(1)?,
+                        creditor_id: r.get(2)?,
+                        reference: r.get(3)?,
+                        state: enum_column(&r.get::<_, String>(4)?)?,
+                        close_reason: r
+                            .get::<_, Option<String>>(5)?
+                            .map(|s| enum_column(&s))
+                            .transpose()?,
+                        debtor_name: r.get(6)?,
+                        currency: r.get(7)?,
+                        invoice_count: r.get(8)?,
+                        balance: Balance::default(),
+                        deadline: r
+                            .get::<_, Option<String>>(9)?
+                            .map(|s| date_column(&s))
+                            .transpose()?,
+                    },
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, mut summary) = row?;
+            if let Some(visible) = &filter.visible_creditors {
+                if !visible.contains(&summary.creditor_id) {
+                    continue;
+                }
+            }
+            summary.balance = self.case_balance(id)?;
+            out.push(summary);
+        }
+        Ok(out)
+    }
+
+    /// Counts of cases per state, for `status`.
+    pub fn case_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

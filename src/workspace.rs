@@ -1,0 +1,118 @@
+//! The folder layout under `var/` (SPEC §4) and the names kravflyt gives files in it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+/// The folder that receives the agency's own outbound files (letters, agency reports).
+pub const AGENCY_FOLDER: &str = "_agency";
+
+/// Paths of one workspace.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(var_dir: impl Into<PathBuf>) -> Self {
+        Workspace {
+            root: var_dir.into(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn database(&self) -> PathBuf {
+        self.root.join("kravflyt.db")
+    }
+
+    /// Held by `run` and `process` so two writers never share a workspace.
+    pub fn lock_file(&self) -> PathBuf {
+        self.root.join("kravflyt.lock")
+    }
+
+    pub fn inbox(&self, sender: &str) -> PathBuf {
+        self.root.join("inbox").join(sender)
+    }
+
+    pub fn work(&self, sender: &str) -> PathBuf {
+        self.root.join("work").join(sender)
+    }
+
+    /// `archive/<sender>/YYYY/MM/DD/`.
+    pub fn archive(&self, sender: &str, date: NaiveDate) -> PathBuf {
+        self.root
+            .join("archive")
+            .join(sender)
+            .join(date.format("%Y").to_string())
+            .join(date.format("%m").to_string())
+            .join(date.format("%d").to_string())
+    }
+
+    pub fn rejected(&self, sender: &str) -> PathBuf {
+        self.root.join("rejected").join(sender)
+    }
+
+    /// A sender's outbox, or the agency's (`_agency`).
+    pub fn outbox(&self, folder: &str) -> PathBuf {
+        self.root.join("outbox").join(folder)
+    }
+
+    /// Creates every folder a sender needs.
+    pub fn create_sender_folders(&self, sender: &str) -> std::io::Result<()> {
+        for dir in [
+            self.inbox(sender),
+            self.work(sender),
+            self.rejected(sender),
+            self.outbox(sender),
+        ] {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(self.outbox(AGENCY_FOLDER))?;
+        std::fs::create_dir_all(self.root.join("archive").join(sender))
+    }
+
+    /// A path relative to the workspace root, as stored in the database.
+    pub fn relative<'a>(&self, path: &'a Path) -> &'a Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
+    }
+
+    /// The absolute path of a path stored relative to the root.
+    pub fn absolute(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+}
+
+/// The `n`-th name for `name` when earlier ones are taken: `a.csv`, `a.2.csv`, `a.3.csv`.
+/// The suffix goes before the last extension so the file still opens with the same program.
+pub fn numbered_name(name: &str, n: u32) -> String {
+    if n <= 1 {
+        return name.to_owned();
+    }
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => format!("{}.{n}{}", &name[..dot], &name[dot..]),
+        _ => format!("{name}.{n}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_names_keep_the_extension() {
+        assert_eq!(numbered_name("faktura.csv", 1), "faktura.csv");
+        assert_eq!(numbered_name("faktura.csv", 2), "faktura.2.csv");
+        assert_eq!(numbered_name("faktura", 3), "faktura.3");
+        assert_eq!(numbered_name(".hidden", 2), ".hidden.2");
+    }
+
+    #[test]
+    fn archive_folders_are_dated() {
+        let ws = Workspace::new("/v");
+        let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(ws.archive("nordlys", date), Path::new("/v/archive/nordlys/2026/03/01"));
+    }
+}
