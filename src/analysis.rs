@@ -44,7 +44,10 @@ impl Analysis {
 pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
     let format = match sniff(bytes) {
         Sniffed::Empty => {
-            return Analysis::unreadable(None, Diagnostic::file(code::EMPTY_FILE, "the file is empty"));
+            return Analysis::unreadable(
+                None,
+                Diagnostic::file(code::EMPTY_FILE, "the file is empty"),
+            );
         }
         Sniffed::Binary => {
             return Analysis::unreadable(
@@ -104,7 +107,9 @@ pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
             Some(format),
             Diagnostic::file(
                 code::UNSUPPORTED_FORMAT,
-                format!("the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"),
+                format!(
+                    "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
+                ),
             ),
         ),
     }
@@ -165,7 +170,9 @@ fn analyse_csv(bytes: &[u8], ctx: Context<'_>) -> Analysis {
             kind: Some(kind),
             diagnostics: vec![Diagnostic::file(
                 code::NOT_SUPPORTED_YET,
-                format!("{kind} files are recognised but not applied by this version of kravflyt yet; the file is kept in rejected/ and can be dropped again after an upgrade"),
+                format!(
+                    "{kind} files are recognised but not applied by this version of kravflyt yet; the file is kept in rejected/ and can be dropped again after an upgrade"
+                ),
             )],
         },
     }

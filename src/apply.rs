@@ -59,7 +59,12 @@ pub fn apply_invoices(
     Ok(outcomes)
 }
 
-fn reject(record: &InvoiceRecord, field: &str, code: &'static str, message: String) -> RecordOutcome {
+fn reject(
+    record: &InvoiceRecord,
+    field: &str,
+    code: &'static str,
+    message: String,
+) -> RecordOutcome {
     RecordOutcome::Rejected(
         Diagnostic::at(record.position.clone(), code, message)
             .with_field(field)
@@ -68,10 +73,7 @@ fn reject(record: &InvoiceRecord, field: &str, code: &'static str, message: Stri
 }
 
 /// The same invoice number again: a no-op when nothing changed, a conflict otherwise.
-fn seen_before(
-    tx: &Tx<'_>,
-    record: &InvoiceRecord,
-) -> Result<Option<RecordOutcome>, StoreError> {
+fn seen_before(tx: &Tx<'_>, record: &InvoiceRecord) -> Result<Option<RecordOutcome>, StoreError> {
     let Some(existing) = tx.find_invoice(&record.creditor_id, &record.invoice_no)? else {
         return Ok(None);
     };
@@ -105,7 +107,10 @@ fn apply_invoice(
             record,
             "creditor_id",
             code::UNKNOWN_CREDITOR,
-            format!("creditor `{}` is not a creditor of the agency", record.creditor_id),
+            format!(
+                "creditor `{}` is not a creditor of the agency",
+                record.creditor_id
+            ),
         ));
     };
     let debtor_id = tx.upsert_debtor(record)?;
@@ -116,7 +121,11 @@ fn apply_invoice(
             let number = tx.next_case_number()?;
             let case_no = case_number(ctx.business_date, number);
             let reference = agency_reference(&ctx.config.agency.reference_prefix, creditor, number)
-                .map_err(|e| StoreError::Sqlite(rusqlite_invalid(e)))?;
+                .map_err(|e| {
+                    // The prefix is checked when the configuration loads, so this is a defect;
+                    // the error rolls the file's transaction back.
+                    StoreError::Invariant(format!("cannot make an agency reference: {e}"))
+                })?;
             // The creditor sent its own collection notice: the case starts at the demand.
             let first_step = if record.notice_sent_date.is_some() {
                 HandoverStep::Demand
@@ -278,7 +287,10 @@ fn apply_credit_note(
         credited_invoice_id: Some(credited.id),
         file_id: ctx.file_id,
     })?;
-    let detail = format!("credit note {} reduces invoice {credited_no}", record.invoice_no);
+    let detail = format!(
+        "credit note {} reduces invoice {credited_no}",
+        record.invoice_no
+    );
     let event_id = tx.insert_event(&NewEvent {
         case_id: case.id,
         date: ctx.business_date,
@@ -326,7 +338,14 @@ fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<()
             file_id: Some(ctx.file_id),
         })?;
         for (component, amount) in charges.into_iter().filter(|(_, a)| *a != 0) {
-            tx.insert_posting(case_id, None, ctx.business_date, component, -amount, event_id)?;
+            tx.insert_posting(
+                case_id,
+                None,
+                ctx.business_date,
+                component,
+                -amount,
+                event_id,
+            )?;
         }
     }
     tx.close_case(case_id, CloseReason::Credited, ctx.business_date)?;
@@ -361,12 +380,6 @@ pub fn agency_reference(
         Country::Se => reference::generate_se_ocr_with_length_digit(&base),
         Country::Fi => reference::generate(Scheme::FiRef, &base),
     }
-}
-
-/// A reference that cannot be generated is a configuration fault (the prefix is checked at
-/// load), surfaced as a store error so the file's transaction rolls back.
-fn rusqlite_invalid(e: reference::ReferenceError) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
 
 #[cfg(test)]

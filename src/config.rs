@@ -349,7 +349,9 @@ impl Config {
 
     /// Today's date in the configured time zone.
     pub fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now().with_timezone(&self.time_zone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.time_zone)
+            .date_naive()
     }
 }
 
@@ -408,7 +410,10 @@ impl<'a> Checker<'a> {
             Err(e) => {
                 self.error(
                     value,
-                    format!("{key}: `{}` is not a duration ({e}); write e.g. \"5s\", \"2m\" or \"1h\"", value.get_ref()),
+                    format!(
+                        "{key}: `{}` is not a duration ({e}); write e.g. \"5s\", \"2m\" or \"1h\"",
+                        value.get_ref()
+                    ),
                 );
                 None
             }
@@ -417,9 +422,19 @@ impl<'a> Checker<'a> {
 
     fn check(self, raw: RawConfig, base: &Path) -> Result<Config, ConfigErrors> {
         let var_dir = base.join(raw.workspace.var_dir.get_ref());
-        let time_zone = self
-            .parse_enum::<Tz, _>(&raw.workspace.time_zone, "time_zone")
-            .unwrap_or(Tz::UTC);
+        let time_zone = match raw.workspace.time_zone.get_ref().parse::<Tz>() {
+            Ok(tz) => tz,
+            Err(_) => {
+                self.error(
+                    &raw.workspace.time_zone,
+                    format!(
+                        "time_zone: `{}` is not an IANA time zone name such as Europe/Oslo, Europe/Stockholm or Europe/Helsinki",
+                        raw.workspace.time_zone.get_ref()
+                    ),
+                );
+                Tz::UTC
+            }
+        };
         let scan_interval = self
             .duration(&raw.workspace.scan_interval, "scan_interval")
             .unwrap_or(Duration::from_secs(2));
@@ -443,10 +458,17 @@ impl<'a> Checker<'a> {
 
         let defaults = self.intake_rules(&raw.intake, None);
         let creditors = self.creditors(&raw.creditors);
+        // Senders are checked against every declared creditor, valid or not, so one bad
+        // creditor does not also produce an error for each sender acting for it.
+        let declared: BTreeSet<String> = raw
+            .creditors
+            .iter()
+            .map(|c| c.id.get_ref().clone())
+            .collect();
         let senders = raw
             .senders
             .iter()
-            .map(|s| self.sender(s, &defaults, &creditors))
+            .map(|s| self.sender(s, &defaults, &declared))
             .collect::<Vec<_>>();
         let mut seen = BTreeSet::new();
         for sender in &raw.senders {
@@ -529,7 +551,10 @@ impl<'a> Checker<'a> {
             for currency in std::iter::once(&c.currency).chain(&c.other_currencies) {
                 let code = currency.get_ref();
                 if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-                    self.error(currency, format!("`{code}` is not an ISO 4217 currency code"));
+                    self.error(
+                        currency,
+                        format!("`{code}` is not an ISO 4217 currency code"),
+                    );
                 }
             }
             if let Some(scheme) = scheme {
@@ -566,7 +591,11 @@ impl<'a> Checker<'a> {
                             .map(|s| s.get_ref().clone())
                             .collect(),
                         reference_scheme,
-                        reference_lengths: c.reference_lengths.iter().map(|l| *l.get_ref()).collect(),
+                        reference_lengths: c
+                            .reference_lengths
+                            .iter()
+                            .map(|l| *l.get_ref())
+                            .collect(),
                         handover,
                     },
                 );
@@ -579,7 +608,7 @@ impl<'a> Checker<'a> {
         &self,
         raw: &RawSender,
         defaults: &IntakeRules,
-        creditors: &BTreeMap<String, Creditor>,
+        creditors: &BTreeSet<String>,
     ) -> Option<Sender> {
         let id = raw.id.get_ref().clone();
         let id_ok = !id.is_empty()
@@ -595,14 +624,23 @@ impl<'a> Checker<'a> {
         }
         let acts_for = if raw.acts_for.get_ref().iter().any(|c| c.get_ref() == "*") {
             if raw.acts_for.get_ref().len() > 1 {
-                self.error(&raw.acts_for, "acts_for is either [\"*\"] or a list of creditor ids, not both");
+                self.error(
+                    &raw.acts_for,
+                    "acts_for is either [\"*\"] or a list of creditor ids, not both",
+                );
             }
             ActsFor::AllCreditors
         } else {
             let mut set = BTreeSet::new();
             for c in raw.acts_for.get_ref() {
-                if !creditors.contains_key(c.get_ref()) {
-                    self.error(c, format!("sender `{id}` acts for creditor `{}`, which no [[creditor]] defines", c.get_ref()));
+                if !creditors.contains(c.get_ref()) {
+                    self.error(
+                        c,
+                        format!(
+                            "sender `{id}` acts for creditor `{}`, which no [[creditor]] defines",
+                            c.get_ref()
+                        ),
+                    );
                 }
                 set.insert(c.get_ref().clone());
             }
@@ -674,7 +712,10 @@ impl<'a> Checker<'a> {
                 "windows-1252" | "cp1252" | "iso-8859-1" | "latin1" => {
                     dialect.encoding = TextEncoding::Windows1252
                 }
-                _ => self.error(e, "encoding must be \"utf-8\", \"windows-1252\" or \"iso-8859-1\""),
+                _ => self.error(
+                    e,
+                    "encoding must be \"utf-8\", \"windows-1252\" or \"iso-8859-1\"",
+                ),
             }
         }
         for (native, canonical) in &raw.columns {
@@ -684,16 +725,22 @@ impl<'a> Checker<'a> {
                     format!("sender `{sender}` maps column `{native}` onto `{}`, which is not a canonical column", canonical.get_ref()),
                 );
             }
-            dialect.columns.insert(native.clone(), canonical.get_ref().clone());
+            dialect
+                .columns
+                .insert(native.clone(), canonical.get_ref().clone());
         }
         for (canonical, value) in &raw.fixed {
             if !columns::is_canonical(canonical) {
                 self.error(
                     value,
-                    format!("sender `{sender}` fixes `{canonical}`, which is not a canonical column"),
+                    format!(
+                        "sender `{sender}` fixes `{canonical}`, which is not a canonical column"
+                    ),
                 );
             }
-            dialect.fixed.insert(canonical.clone(), value.get_ref().clone());
+            dialect
+                .fixed
+                .insert(canonical.clone(), value.get_ref().clone());
         }
         for (canonical, mapping) in &raw.values {
             if !columns::is_canonical(canonical) {
@@ -702,7 +749,9 @@ impl<'a> Checker<'a> {
                     format!("sender `{sender}` maps values of `{canonical}`, which is not a canonical column"),
                 );
             }
-            dialect.values.insert(canonical.clone(), mapping.get_ref().clone());
+            dialect
+                .values
+                .insert(canonical.clone(), mapping.get_ref().clone());
         }
         dialect.ignore_columns = raw.ignore_columns.iter().cloned().collect();
         // A mapping that sends two native columns to one canonical column would make a row
@@ -712,7 +761,10 @@ impl<'a> Checker<'a> {
             if let Some(first) = targets.insert(canonical.get_ref().clone(), native.clone()) {
                 self.error(
                     canonical,
-                    format!("columns `{first}` and `{native}` are both mapped onto `{}`", canonical.get_ref()),
+                    format!(
+                        "columns `{first}` and `{native}` are both mapped onto `{}`",
+                        canonical.get_ref()
+                    ),
                 );
             }
         }
@@ -737,13 +789,29 @@ mod tests {
     fn the_shipped_configuration_is_valid_and_has_the_sample_tenants() {
         let config = check(&shipped()).unwrap();
         let senders: Vec<_> = config.senders.iter().map(|s| s.id.as_str()).collect();
-        assert_eq!(senders, ["nordlys", "fjellstua", "kvarnby", "revontuli", "bank", "desk"]);
+        assert_eq!(
+            senders,
+            [
+                "nordlys",
+                "fjellstua",
+                "kvarnby",
+                "revontuli",
+                "bank",
+                "desk"
+            ]
+        );
         let creditors: Vec<_> = config.creditors.keys().map(String::as_str).collect();
-        assert_eq!(creditors, ["2345678-0", "5566778899", "923609016", "987654325"]);
+        assert_eq!(
+            creditors,
+            ["2345678-0", "5566778899", "923609016", "987654325"]
+        );
         assert_eq!(config.var_dir, Path::new("/data/var"));
         let fjellstua = config.sender("fjellstua").unwrap();
         assert_eq!(fjellstua.csv.encoding, TextEncoding::Windows1252);
-        assert_eq!(fjellstua.csv.columns.get("Fakturanr").map(String::as_str), Some("invoice_no"));
+        assert_eq!(
+            fjellstua.csv.columns.get("Fakturanr").map(String::as_str),
+            Some("invoice_no")
+        );
         assert!(fjellstua.may_act_for("987654325"));
         assert!(!fjellstua.may_act_for("923609016"));
         assert!(config.sender("bank").unwrap().may_act_for("923609016"));
@@ -757,7 +825,10 @@ mod tests {
         let text = shipped().replacen("[workspace]\n", "[workspace]\ncolour = \"blue\"\n", 1);
         let errors = check(&text).unwrap_err().0;
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].message.contains("unknown field `colour`"), "{errors:?}");
+        assert!(
+            errors[0].message.contains("unknown field `colour`"),
+            "{errors:?}"
+        );
         let line = text.lines().position(|l| l.starts_with("colour")).unwrap() + 1;
         assert_eq!(errors[0].location, format!("kravflyt.toml:{line}:1"));
     }
@@ -767,22 +838,47 @@ mod tests {
         let text = shipped()
             .replacen("country = \"NO\"", "country = \"DK\"", 1)
             .replacen("handover = \"notice\"", "handover = \"legal\"", 1)
-            .replacen("acts_for = [\"987654325\"]", "acts_for = [\"987654320\"]", 1)
-            .replacen("time_zone = \"Europe/Oslo\"", "time_zone = \"Europe/Bergen\"", 1);
+            .replacen(
+                "acts_for = [\"987654325\"]",
+                "acts_for = [\"987654320\"]",
+                1,
+            )
+            .replacen(
+                "time_zone = \"Europe/Oslo\"",
+                "time_zone = \"Europe/Bergen\"",
+                1,
+            );
         let errors = check(&text).unwrap_err().0;
         let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(errors.len(), 4, "{messages:#?}");
-        assert!(messages.iter().any(|m| m.contains("country: `DK` is not one of NO, SE, FI")));
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("country: `DK` is not one of NO, SE, FI"))
+        );
         assert!(messages.iter().any(|m| m.contains("handover: `legal`")));
-        assert!(messages.iter().any(|m| m.contains("`987654320`, which no [[creditor]] defines")));
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`987654320`, which no [[creditor]] defines"))
+        );
         assert!(messages.iter().any(|m| m.starts_with("time_zone:")));
-        assert!(errors.iter().all(|e| e.location.starts_with("kravflyt.toml:")));
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.location.starts_with("kravflyt.toml:"))
+        );
     }
 
     #[test]
     fn a_creditor_id_must_carry_a_valid_check_digit() {
         let text = shipped().replacen("id = \"923609016\"", "id = \"923609017\"", 1);
         let errors = check(&text).unwrap_err().0;
-        assert!(errors.iter().any(|e| e.message.starts_with("creditor id `923609017`")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.message.starts_with("creditor id `923609017`")),
+            "{errors:?}"
+        );
     }
 }

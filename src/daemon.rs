@@ -148,7 +148,10 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         match scan.next_change {
             Some(at) if at <= give_up_at => {
                 let wait = (at - crate::intake::now_utc()).to_std().unwrap_or_default();
-                std::thread::sleep(wait.min(Duration::from_secs(1)).max(Duration::from_millis(50)));
+                std::thread::sleep(
+                    wait.min(Duration::from_secs(1))
+                        .max(Duration::from_millis(50)),
+                );
             }
             _ => break,
         }
@@ -221,7 +224,9 @@ fn wait_for_wake(wake: &mpsc::Receiver<()>, wait: Duration, shutdown: &Shutdown)
                 return;
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(left.min(Duration::from_millis(200))),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                std::thread::sleep(left.min(Duration::from_millis(200)))
+            }
         }
     }
 }
@@ -233,7 +238,9 @@ fn watch_inboxes(engine: &Engine, wake: mpsc::Sender<()>) -> Option<notify::Reco
     let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
         let _ = wake.send(());
     })
-    .map_err(|e| tracing::warn!(error = %e, "file events unavailable; relying on the periodic rescan"))
+    .map_err(
+        |e| tracing::warn!(error = %e, "file events unavailable; relying on the periodic rescan"),
+    )
     .ok()?;
     for sender in &engine.config.senders {
         let inbox = engine.workspace.inbox(&sender.id);

@@ -88,7 +88,13 @@ mod tests {
     #[test]
     fn latin1_bytes_in_a_utf8_file_name_their_line() {
         let err = decode(b"a;b\nc;d\nBel\xF8p", TextEncoding::Utf8).unwrap_err();
-        assert_eq!(err, NotUtf8 { line: 3, byte: 0xF8 });
+        assert_eq!(
+            err,
+            NotUtf8 {
+                line: 3,
+                byte: 0xF8
+            }
+        );
         assert!(err.to_string().contains("windows-1252"));
     }
 

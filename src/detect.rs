@@ -20,7 +20,10 @@ pub enum Sniffed {
     /// since that needs the sender's dialect and column mapping).
     Text,
     /// XML we do not read, described for the receipt.
-    UnknownXml { root: String, namespace: Option<String> },
+    UnknownXml {
+        root: String,
+        namespace: Option<String>,
+    },
     /// XML that declares a DTD or entities: rejected outright (entity expansion, external
     /// entities).
     XmlWithDtd,
@@ -95,10 +98,16 @@ fn xml_root(start: &[u8]) -> Result<Option<(String, Option<String>)>, ()> {
 
 fn sniff_xml(start: &[u8]) -> Sniffed {
     // A DTD anywhere in the prolog is refused, even one quick-xml would skip.
-    let prolog_end = start.windows(2).position(|w| w[0] == b'<' && w[1].is_ascii_alphabetic());
+    let prolog_end = start
+        .windows(2)
+        .position(|w| w[0] == b'<' && w[1].is_ascii_alphabetic());
     let prolog = &start[..prolog_end.unwrap_or(start.len()).min(start.len())];
-    if prolog.windows(9).any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
-        || prolog.windows(8).any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"))
+    if prolog
+        .windows(9)
+        .any(|w| w.eq_ignore_ascii_case(b"<!DOCTYPE"))
+        || prolog
+            .windows(8)
+            .any(|w| w.eq_ignore_ascii_case(b"<!ENTITY"))
     {
         return Sniffed::XmlWithDtd;
     }
@@ -162,7 +171,9 @@ pub fn completeness(head: &[u8], tail: &[u8]) -> Completeness {
             if last_line().starts_with(b"NY000089") {
                 Completeness::Complete
             } else {
-                Completeness::Incomplete("the OCR giro transmission end record (NY000089) is missing")
+                Completeness::Incomplete(
+                    "the OCR giro transmission end record (NY000089) is missing",
+                )
             }
         }
         Sniffed::Format(InboundFormat::BgMax) => {
@@ -172,24 +183,22 @@ pub fn completeness(head: &[u8], tail: &[u8]) -> Completeness {
                 Completeness::Incomplete("the BgMax end record (70) is missing")
             }
         }
-        Sniffed::Format(_) | Sniffed::UnknownXml { .. } => {
-            match xml_root(content_start(head)) {
-                Ok(Some((qname, _))) => {
-                    let end = tail.trim_ascii_end();
-                    let opening_of_end_tag = format!("</{qname}");
-                    let closes = end.strip_suffix(b">").is_some_and(|rest| {
-                        rest.trim_ascii_end()
-                            .ends_with(opening_of_end_tag.as_bytes())
-                    });
-                    if closes {
-                        Completeness::Complete
-                    } else {
-                        Completeness::Incomplete("the XML root element is not closed")
-                    }
+        Sniffed::Format(_) | Sniffed::UnknownXml { .. } => match xml_root(content_start(head)) {
+            Ok(Some((qname, _))) => {
+                let end = tail.trim_ascii_end();
+                let opening_of_end_tag = format!("</{qname}");
+                let closes = end.strip_suffix(b">").is_some_and(|rest| {
+                    rest.trim_ascii_end()
+                        .ends_with(opening_of_end_tag.as_bytes())
+                });
+                if closes {
+                    Completeness::Complete
+                } else {
+                    Completeness::Incomplete("the XML root element is not closed")
                 }
-                _ => Completeness::NoMarker,
             }
-        }
+            _ => Completeness::NoMarker,
+        },
         Sniffed::Text | Sniffed::XmlWithDtd | Sniffed::Binary | Sniffed::Empty => {
             Completeness::NoMarker
         }
@@ -229,7 +238,11 @@ mod tests {
             "peppol-bis3-Allowance-example.xml",
             "peppol-bis3-vat-category-E.xml",
         ] {
-            assert_eq!(sniff(&public(name)), Sniffed::Format(InboundFormat::Peppol), "{name}");
+            assert_eq!(
+                sniff(&public(name)),
+                Sniffed::Format(InboundFormat::Peppol),
+                "{name}"
+            );
         }
     }
 
@@ -241,7 +254,11 @@ mod tests {
             "peppol-bis3-base-example.xml",
         ] {
             let bytes = public(name);
-            assert_eq!(completeness(&bytes, &bytes), Completeness::Complete, "{name}");
+            assert_eq!(
+                completeness(&bytes, &bytes),
+                Completeness::Complete,
+                "{name}"
+            );
             let cut = &bytes[..bytes.len() * 2 / 3];
             assert!(
                 matches!(completeness(cut, cut), Completeness::Incomplete(_)),
@@ -275,10 +292,16 @@ mod tests {
 
     #[test]
     fn text_binary_and_empty() {
-        assert_eq!(sniff(b"\xEF\xBB\xBFcreditor_id;invoice_no\n"), Sniffed::Text);
+        assert_eq!(
+            sniff(b"\xEF\xBB\xBFcreditor_id;invoice_no\n"),
+            Sniffed::Text
+        );
         assert_eq!(sniff(b"Kundenr;Bel\xF8p\r\n"), Sniffed::Text);
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Sniffed::Binary);
         assert_eq!(sniff(b"  \n\r\n"), Sniffed::Empty);
-        assert_eq!(completeness(b"a;b\n1;2", b"a;b\n1;2"), Completeness::NoMarker);
+        assert_eq!(
+            completeness(b"a;b\n1;2", b"a;b\n1;2"),
+            Completeness::NoMarker
+        );
     }
 }

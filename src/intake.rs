@@ -31,6 +31,8 @@ pub struct ReadyFile {
     /// Set when the file stayed incomplete past `stale_after`: it is claimed to be rejected as
     /// `incomplete_file`, with this reason.
     pub stale_reason: Option<&'static str>,
+    /// When intake first saw the file: files are processed in the order they arrived.
+    pub first_seen: DateTime<Utc>,
 }
 
 /// The result of one scan of every inbox.
@@ -86,7 +88,9 @@ pub fn scan(
                 continue;
             }
             // symlink_metadata: a link is judged as a link, never followed.
-            let Ok(meta) = fs::symlink_metadata(&path) else { continue };
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
             if !meta.file_type().is_file() {
                 if reported.0.insert(path.clone()) {
                     tracing::warn!(sender = %sender.id, file = %name, "not a regular file (link, folder or device); it is left where it is and never read");
@@ -129,6 +133,7 @@ pub fn scan(
                     name,
                     path,
                     stale_reason,
+                    first_seen: parse_time(&sighting.first_seen, now),
                 }),
                 Readiness::WaitUntil(at) => {
                     result.waiting += 1;
@@ -139,6 +144,11 @@ pub fn scan(
         tx.forget_sightings_except(&sender.id, &present)?;
     }
     tx.commit()?;
+    // Arrival order, then name: exports named by date are applied in date order when they
+    // arrive together (a credit note file after the invoices it credits).
+    result
+        .ready
+        .sort_by(|a, b| (a.first_seen, &a.name).cmp(&(b.first_seen, &b.name)));
     Ok(result)
 }
 
@@ -182,7 +192,9 @@ fn probe_completeness(path: &Path) -> Completeness {
         let mut file = fs::File::open(path)?;
         let len = file.metadata()?.len();
         let mut head = Vec::new();
-        (&mut file).take(MARKER_PROBE_BYTES).read_to_end(&mut head)?;
+        (&mut file)
+            .take(MARKER_PROBE_BYTES)
+            .read_to_end(&mut head)?;
         if len <= MARKER_PROBE_BYTES {
             return Ok((head.clone(), head));
         }

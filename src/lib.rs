@@ -16,21 +16,21 @@ pub mod config;
 pub mod workspace;
 
 // The pure core: bytes → typed records + diagnostics.
-pub mod diagnostic;
-pub mod detect;
+pub mod analysis;
 pub mod decode;
+pub mod detect;
+pub mod diagnostic;
 pub mod parse;
 pub mod validate;
-pub mod analysis;
 
 // Applying records: cases and events, inside the file's transaction.
 pub mod apply;
 pub mod receipt;
 
 // State and the edges.
-pub mod store;
+pub mod daemon;
 pub mod intake;
 pub mod outbox;
 pub mod pipeline;
-pub mod daemon;
 pub mod report;
+pub mod store;

@@ -21,7 +21,11 @@ use kravflyt::store::{CaseFilter, Store};
 use kravflyt::workspace::Workspace;
 
 #[derive(Debug, Parser)]
-#[command(name = "kravflyt", version, about = "Nordic invoice follow-up and debt collection")]
+#[command(
+    name = "kravflyt",
+    version,
+    about = "Nordic invoice follow-up and debt collection"
+)]
 struct Cli {
     /// The configuration file.
     #[arg(long, global = true, env = "KRAVFLYT_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
@@ -105,15 +109,18 @@ enum ConfigCommand {
 }
 
 fn parse_date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not a date (YYYY-MM-DD)"))
 }
 
 fn parse_state(text: &str) -> Result<CaseState, String> {
-    text.parse().map_err(|e: kravflyt::domain::UnknownValue| e.to_string())
+    text.parse()
+        .map_err(|e: kravflyt::domain::UnknownValue| e.to_string())
 }
 
 fn parse_scheme(text: &str) -> Result<Scheme, String> {
-    text.parse().map_err(|e: reference::ReferenceError| e.to_string())
+    text.parse()
+        .map_err(|e: reference::ReferenceError| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -156,25 +163,27 @@ fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
 
 fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Config(ConfigCommand::Check) => match Config::load(&cli.config, cli.data_dir.as_deref()) {
-            Ok(config) => {
-                println!(
-                    "{}: ok ({} creditors, {} senders; workspace {})",
-                    cli.config.display(),
-                    config.creditors.len(),
-                    config.senders.len(),
-                    config.var_dir.display()
-                );
-                Ok(ExitCode::SUCCESS)
-            }
-            Err(errors) => {
-                for e in &errors.0 {
-                    println!("{e}");
+        Command::Config(ConfigCommand::Check) => {
+            match Config::load(&cli.config, cli.data_dir.as_deref()) {
+                Ok(config) => {
+                    println!(
+                        "{}: ok ({} creditors, {} senders; workspace {})",
+                        cli.config.display(),
+                        config.creditors.len(),
+                        config.senders.len(),
+                        config.var_dir.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
                 }
-                println!("{} problem(s)", errors.0.len());
-                Ok(ExitCode::from(1))
+                Err(errors) => {
+                    for e in &errors.0 {
+                        println!("{e}");
+                    }
+                    println!("{} problem(s)", errors.0.len());
+                    Ok(ExitCode::from(1))
+                }
             }
-        },
+        }
         Command::Run => {
             let config = load_config(&cli)?;
             daemon::run(config)?;
@@ -185,13 +194,23 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let as_of = as_of.unwrap_or_else(|| config.today());
             let summary = daemon::process_once(config, as_of)?;
             for f in &summary.files {
-                println!("{:<10} {:<40} {:<16} {}", f.sender, f.name, f.status.as_str(), f.destination);
+                println!(
+                    "{:<10} {:<40} {:<16} {}",
+                    f.sender,
+                    f.name,
+                    f.status.as_str(),
+                    f.destination
+                );
             }
             println!(
                 "{} file(s) processed as of {as_of}; {} waiting in inboxes{}",
                 summary.files.len(),
                 summary.waiting,
-                if summary.interrupted { "; interrupted by a signal" } else { "" }
+                if summary.interrupted {
+                    "; interrupted by a signal"
+                } else {
+                    ""
+                }
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -199,9 +218,13 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(&cli)?;
             let Some(sender) = config.sender(sender) else {
                 let known: Vec<_> = config.senders.iter().map(|s| s.id.as_str()).collect();
-                bail!("no sender `{sender}` in the configuration (senders: {})", known.join(", "));
+                bail!(
+                    "no sender `{sender}` in the configuration (senders: {})",
+                    known.join(", ")
+                );
             };
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let database = Workspace::new(&config.var_dir).database();
             let mut store = if database.exists() {
                 Store::open(&database)?
@@ -211,7 +234,8 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 store
             };
             let name = file_name(file);
-            let receipt = pipeline::check_file(&mut store, &config, sender, &name, &bytes, config.today())?;
+            let receipt =
+                pipeline::check_file(&mut store, &config, sender, &name, &bytes, config.today())?;
             let rendered = receipt.render(sender);
             use std::io::Write;
             std::io::stdout().write_all(&rendered)?;
@@ -226,13 +250,20 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let view = tx.case_view(case_id)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report::case_json(&view))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::case_json(&view))?
+                );
             } else {
                 print!("{}", report::case_text(&view));
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Case(CaseCommand::List { state, creditor, json }) => {
+        Command::Case(CaseCommand::List {
+            state,
+            creditor,
+            json,
+        }) => {
             let config = load_config(&cli)?;
             let mut store = open_existing_store(&config)?;
             let tx = store.read()?;
@@ -242,7 +273,10 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 visible_creditors: None,
             })?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report::case_list_json(&cases))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::case_list_json(&cases))?
+                );
             } else {
                 print!("{}", report::case_list_text(&cases));
             }
@@ -260,22 +294,34 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => reference::schemes_valid_for(reference),
             };
             if schemes.is_empty() {
-                println!("invalid: valid under none of {}", Scheme::ALL.map(|s| s.as_str()).join(", "));
+                println!(
+                    "invalid: valid under none of {}",
+                    Scheme::ALL.map(|s| s.as_str()).join(", ")
+                );
                 return Ok(ExitCode::from(1));
             }
-            println!("valid: {}", schemes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            println!(
+                "valid: {}",
+                schemes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ref(RefCommand::New { scheme, base }) => match reference::generate(*scheme, base) {
-            Ok(reference) => {
-                println!("{reference}");
-                Ok(ExitCode::SUCCESS)
+        Command::Ref(RefCommand::New { scheme, base }) => {
+            match reference::generate(*scheme, base) {
+                Ok(reference) => {
+                    println!("{reference}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("kravflyt: cannot make a {scheme} reference from `{base}`: {e}");
+                    Ok(ExitCode::from(2))
+                }
             }
-            Err(e) => {
-                eprintln!("kravflyt: cannot make a {scheme} reference from `{base}`: {e}");
-                Ok(ExitCode::from(2))
-            }
-        },
+        }
     }
 }
 

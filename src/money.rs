@@ -15,7 +15,9 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0x107A_3FFF, 0x5AF3, 0, fals
 pub enum AmountError {
     #[error("is empty")]
     Empty,
-    #[error("`{0}` is not an amount: use digits with `{1}` as the decimal separator, e.g. `1 499{1}00`")]
+    #[error(
+        "`{0}` is not an amount: use digits with `{1}` as the decimal separator, e.g. `1 499{1}00`"
+    )]
     Malformed(String, char),
     #[error("`{0}` has more than two decimals")]
     TooManyDecimals(String),
@@ -73,8 +75,9 @@ pub fn parse_amount(text: &str, decimal_separator: char) -> Result<Decimal, Amou
 
 /// Removes thousands separators from an integer part, checking that groups have three digits.
 fn strip_grouping(int_part: &str, decimal_separator: char) -> Option<String> {
-    let is_group_separator =
-        |c: char| matches!(c, ' ' | '\u{a0}' | '\u{202f}') || (c == '.' && decimal_separator == ',');
+    let is_group_separator = |c: char| {
+        matches!(c, ' ' | '\u{a0}' | '\u{202f}') || (c == '.' && decimal_separator == ',')
+    };
     if int_part.is_empty() {
         return None;
     }
@@ -134,7 +137,10 @@ mod tests {
     fn reads_amounts_as_nordic_exports_write_them() {
         assert_eq!(parse_amount("1 499,00", ','), Ok(dec("1499.00")));
         assert_eq!(parse_amount("1\u{a0}499,00", ','), Ok(dec("1499.00")));
-        assert_eq!(parse_amount("1\u{202f}234\u{202f}567,5", ','), Ok(dec("1234567.5")));
+        assert_eq!(
+            parse_amount("1\u{202f}234\u{202f}567,5", ','),
+            Ok(dec("1234567.5"))
+        );
         assert_eq!(parse_amount("1.499,00", ','), Ok(dec("1499.00")));
         assert_eq!(parse_amount("1.499", ','), Ok(dec("1499")));
         assert_eq!(parse_amount("12500", ','), Ok(dec("12500")));
@@ -145,14 +151,35 @@ mod tests {
 
     #[test]
     fn refuses_what_it_would_have_to_guess() {
-        assert!(matches!(parse_amount("875.50", ','), Err(AmountError::Malformed(..))));
-        assert!(matches!(parse_amount("1,499.00", '.'), Err(AmountError::Malformed(..))));
-        assert!(matches!(parse_amount("12 50,00", ','), Err(AmountError::Malformed(..))));
-        assert!(matches!(parse_amount("1e3", ','), Err(AmountError::Malformed(..))));
-        assert!(matches!(parse_amount("12,345", ','), Err(AmountError::TooManyDecimals(_))));
+        assert!(matches!(
+            parse_amount("875.50", ','),
+            Err(AmountError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse_amount("1,499.00", '.'),
+            Err(AmountError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse_amount("12 50,00", ','),
+            Err(AmountError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse_amount("1e3", ','),
+            Err(AmountError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse_amount("12,345", ','),
+            Err(AmountError::TooManyDecimals(_))
+        ));
         assert!(matches!(parse_amount("", ','), Err(AmountError::Empty)));
-        assert!(matches!(parse_amount("12,", ','), Err(AmountError::Malformed(..))));
-        assert!(matches!(parse_amount("--1", ','), Err(AmountError::Malformed(..))));
+        assert!(matches!(
+            parse_amount("12,", ','),
+            Err(AmountError::Malformed(..))
+        ));
+        assert!(matches!(
+            parse_amount("--1", ','),
+            Err(AmountError::Malformed(..))
+        ));
         assert!(matches!(
             parse_amount("99999999999999", ','),
             Err(AmountError::TooLarge(_))

@@ -23,6 +23,28 @@ pub enum OutboxError {
     Store(#[from] StoreError),
 }
 
+/// The suffix of temporary files; a killed process may leave one behind, which the next start
+/// removes (`remove_stale_temp_files`).
+const TEMP_SUFFIX: &str = ".kravflyt-tmp";
+
+/// Removes temporary files a killed process left in `dir`; returns how many.
+pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `content` to `path` so that a reader sees either nothing or the whole file.
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -32,7 +54,7 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     // A dot name: consumers' and our own ignore patterns skip it while it is being written.
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let temp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
     let result = (|| {
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);

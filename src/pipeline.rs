@@ -42,7 +42,10 @@ pub enum PipelineError {
     UnknownSender(String),
 }
 
-fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> PipelineError {
+fn io(
+    action: &'static str,
+    path: &std::path::Path,
+) -> impl FnOnce(std::io::Error) -> PipelineError {
     let path = path.to_path_buf();
     move |source| PipelineError::Io {
         action,
@@ -88,9 +91,10 @@ impl Engine {
         let workspace = Workspace::new(&config.var_dir);
         fs::create_dir_all(workspace.root()).map_err(io("cannot create", workspace.root()))?;
         for sender in &config.senders {
-            workspace
-                .create_sender_folders(&sender.id)
-                .map_err(io("cannot create the folders of", &workspace.inbox(&sender.id)))?;
+            workspace.create_sender_folders(&sender.id).map_err(io(
+                "cannot create the folders of",
+                &workspace.inbox(&sender.id),
+            ))?;
         }
         let mut store = Store::open(&workspace.database())?;
         store.sync_creditors(config.creditors.values())?;
@@ -105,6 +109,26 @@ impl Engine {
     /// Finishes whatever a crash interrupted: files committed but not moved, files claimed but
     /// not processed, outbound rows committed but not written.
     pub fn recover(&mut self, business_date: NaiveDate) -> Result<Vec<FileOutcome>, PipelineError> {
+        // Only one kravflyt works on a workspace (the lock), so every temporary file is a
+        // leftover of a killed process.
+        let folders = self
+            .config
+            .senders
+            .iter()
+            .map(|s| s.id.as_str())
+            .chain([crate::workspace::AGENCY_FOLDER]);
+        for folder in folders {
+            let dir = self.workspace.outbox(folder);
+            let removed =
+                outbox::remove_stale_temp_files(&dir).map_err(io("cannot clean", &dir))?;
+            if removed > 0 {
+                tracing::info!(
+                    folder,
+                    removed,
+                    "removed temporary files left by an interrupted write"
+                );
+            }
+        }
         let unmoved = self.store.read()?.unmoved_files()?;
         for file in unmoved {
             let work = self.workspace.work(&file.sender).join(&file.original_name);
@@ -192,7 +216,10 @@ impl Engine {
                 kind: None,
                 diagnostics: vec![Diagnostic::file(
                     code::INCOMPLETE_FILE,
-                    format!("the file stayed incomplete for longer than {}: {reason}; the upload was probably cut off, send it again", humantime::format_duration(sender.intake.stale_after)),
+                    format!(
+                        "the file stayed incomplete for longer than {}: {reason}; the upload was probably cut off, send it again",
+                        humantime::format_duration(sender.intake.stale_after)
+                    ),
                 )],
             },
             (None, None) => Analysis::Unreadable {
@@ -200,7 +227,10 @@ impl Engine {
                 kind: None,
                 diagnostics: vec![Diagnostic::file(
                     code::FILE_TOO_LARGE,
-                    format!("the file has {size} bytes, more than the {} this sender may deliver; split it", sender.intake.max_file_bytes),
+                    format!(
+                        "the file has {size} bytes, more than the {} this sender may deliver; split it",
+                        sender.intake.max_file_bytes
+                    ),
                 )],
             },
             (Some(bytes), None) => analyse(
@@ -250,7 +280,8 @@ impl Engine {
                 business_date,
                 file_id,
             };
-            let (settled, retry) = settle(&tx, context, duplicate, &analysis, all_or_nothing.take())?;
+            let (settled, retry) =
+                settle(&tx, context, duplicate, &analysis, all_or_nothing.take())?;
             if let Some(diagnostics) = retry {
                 // A record was applied before another failed and the sender wants all or
                 // nothing: roll back (drop) and record the file alone.
@@ -262,7 +293,12 @@ impl Engine {
                 settled.format,
                 settled.kind,
                 settled.status,
-                [settled.total, settled.accepted, settled.unchanged, settled.rejected()],
+                [
+                    settled.total,
+                    settled.accepted,
+                    settled.unchanged,
+                    settled.rejected(),
+                ],
             )?;
             let receipt = Receipt {
                 file_name: claimed.name.clone(),
@@ -318,7 +354,11 @@ impl Engine {
         })
     }
 
-    fn move_to_destination(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), PipelineError> {
+    fn move_to_destination(
+        &self,
+        from: &std::path::Path,
+        to: &std::path::Path,
+    ) -> Result<(), PipelineError> {
         let dir = to.parent().unwrap_or(self.workspace.root());
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         fs::rename(from, to).map_err(io("cannot move the file to", to))?;
@@ -382,8 +422,8 @@ fn settle(
             diagnostics: vec![Diagnostic::file(
                 code::DUPLICATE_FILE,
                 format!(
-                    "the same content was already delivered as `{}` at {}; nothing was applied again",
-                    earlier.original_name, earlier.processed_at
+                    "the same content was already delivered as `{}` (processed as of {}); nothing was applied again",
+                    earlier.original_name, earlier.business_date
                 ),
             )],
         };
@@ -485,7 +525,10 @@ fn free_destination(
 ) -> Result<String, StoreError> {
     for n in 1.. {
         let candidate = folder.join(numbered_name(name, n));
-        let relative = workspace.relative(&candidate).to_string_lossy().into_owned();
+        let relative = workspace
+            .relative(&candidate)
+            .to_string_lossy()
+            .into_owned();
         if fs::symlink_metadata(&candidate).is_err() && !tx.destination_taken(&relative)? {
             return Ok(relative);
         }

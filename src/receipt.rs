@@ -63,8 +63,10 @@ impl Receipt {
             .delimiter(sender.csv.delimiter)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(Vec::new());
-        let counts = [self.records, self.accepted, self.unchanged, self.rejected].map(|n| n.to_string());
-        let mut rows: Vec<Vec<String>> = vec![RECEIPT_COLUMNS.iter().map(|c| c.to_string()).collect()];
+        let counts =
+            [self.records, self.accepted, self.unchanged, self.rejected].map(|n| n.to_string());
+        let mut rows: Vec<Vec<String>> =
+            vec![RECEIPT_COLUMNS.iter().map(|c| c.to_string()).collect()];
         rows.push(
             [
                 "file",
@@ -184,6 +186,9 @@ mod tests {
 
     #[test]
     fn xml_text_is_escaped() {
-        assert_eq!(xml_escape("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;\u{fffd}");
+        assert_eq!(
+            xml_escape("a<b & \"c\"\u{1}"),
+            "a&lt;b &amp; &quot;c&quot;\u{fffd}"
+        );
     }
 }

@@ -62,7 +62,10 @@ pub fn case_text(view: &CaseView) -> String {
     };
     out.push_str(&format!("case       {}\n", view.case_no));
     out.push_str(&format!("creditor   {}\n", view.creditor_id));
-    out.push_str(&format!("debtor     {} ({})\n", view.debtor_name, view.debtor_type));
+    out.push_str(&format!(
+        "debtor     {} ({})\n",
+        view.debtor_name, view.debtor_type
+    ));
     out.push_str(&format!("reference  {}\n", view.reference));
     out.push_str(&format!("state      {state}\n"));
     out.push_str(&format!(
@@ -98,7 +101,8 @@ pub fn case_text(view: &CaseView) -> String {
             "  {}  {:<16} {:>12}  {}\n",
             e.date,
             e.kind.as_str(),
-            e.amount_minor.map_or(String::new(), |a| format_minor(a, '.')),
+            e.amount_minor
+                .map_or(String::new(), |a| format_minor(a, '.')),
             e.detail
         ));
     }

@@ -113,6 +113,9 @@ mod tests {
     fn archive_folders_are_dated() {
         let ws = Workspace::new("/v");
         let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        assert_eq!(ws.archive("nordlys", date), Path::new("/v/archive/nordlys/2026/03/01"));
+        assert_eq!(
+            ws.archive("nordlys", date),
+            Path::new("/v/archive/nordlys/2026/03/01")
+        );
     }
 }

@@ -76,7 +76,11 @@ pub fn is_canonical(name: &str) -> bool {
 /// The kind a header set belongs to, by the identifying column each kind alone has.
 pub fn kind_of_header(columns: &[&str]) -> Option<FileKind> {
     let has = |name: &str| columns.contains(&name);
-    match (has("instruction_id"), has("payment_id") && !has("instruction_id"), has("debtor_name")) {
+    match (
+        has("instruction_id"),
+        has("payment_id") && !has("instruction_id"),
+        has("debtor_name"),
+    ) {
         (true, _, false) => Some(FileKind::Instructions),
         (false, true, false) => Some(FileKind::Payments),
         (false, false, true) => Some(FileKind::Invoices),
@@ -94,7 +98,10 @@ mod tests {
             kind_of_header(&["creditor_id", "invoice_no", "debtor_name"]),
             Some(FileKind::Invoices)
         );
-        assert_eq!(kind_of_header(&["payment_id", "amount"]), Some(FileKind::Payments));
+        assert_eq!(
+            kind_of_header(&["payment_id", "amount"]),
+            Some(FileKind::Payments)
+        );
         assert_eq!(
             kind_of_header(&["instruction_id", "payment_id", "action"]),
             Some(FileKind::Instructions)

@@ -48,9 +48,17 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    let lines = LineIndex::new(text);
+    let line_of =
+        |position: Option<&csv::Position>| position.map_or(0, |p| lines.line_at(p.byte()));
     let mut rows = reader.records();
     let header = match rows.next() {
-        None => return Err(vec![Diagnostic::file(code::EMPTY_FILE, "the file is empty")]),
+        None => {
+            return Err(vec![Diagnostic::file(
+                code::EMPTY_FILE,
+                "the file is empty",
+            )]);
+        }
         Some(Err(e)) => {
             return Err(vec![Diagnostic::at(
                 Position::Line(1),
@@ -60,7 +68,7 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
         }
         Some(Ok(h)) => h,
     };
-    let header_line = header.position().map_or(1, |p| p.line());
+    let header_line = line_of(header.position());
     let names: Vec<String> = header.iter().map(|h| h.trim().to_owned()).collect();
 
     // Map each header cell onto a canonical column, or mark it ignored or unknown.
@@ -68,7 +76,11 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
     let mut unknown = Vec::new();
     let mut problems = Vec::new();
     for name in &names {
-        let canonical = dialect.columns.get(name).map(String::as_str).unwrap_or(name);
+        let canonical = dialect
+            .columns
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or(name);
         match canonical_static(canonical) {
             Some(c) if slots.contains(&Some(c)) => problems.push(Diagnostic::at(
                 Position::Line(header_line),
@@ -110,7 +122,7 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
             Position::Line(header_line),
             code::UNKNOWN_COLUMN,
             format!(
-                "column(s) {} are not {kind} columns; remove them, or list them in the sender's `ignore_columns`",
+                "column(s) {} do not belong in a file of {kind}; remove them, or list them in the sender's `ignore_columns`",
                 quoted_list(&unknown)
             ),
         ));
@@ -124,7 +136,10 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
         problems.push(Diagnostic::at(
             Position::Line(header_line),
             code::MISSING_COLUMN,
-            format!("required {kind} column(s) {} are missing from the header", quoted_list(&missing)),
+            format!(
+                "the header lacks column(s) {}, required in a file of {kind}",
+                quoted_list(&missing)
+            ),
         ));
     }
     if !problems.is_empty() {
@@ -137,7 +152,7 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
         let row = match row {
             Ok(row) => row,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = line_of(e.position());
                 diagnostics.push(Diagnostic::at(
                     Position::Line(line),
                     code::BAD_ROW,
@@ -146,7 +161,7 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
                 continue;
             }
         };
-        let line = row.position().map_or(0, |p| p.line());
+        let line = line_of(row.position());
         if row.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -188,6 +203,39 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
     })
 }
 
+/// Record position → the 1-based line a person sees in an editor. The csv crate records a
+/// record's position before it has skipped the previous line's terminator and any blank lines,
+/// and its own line counter does not count those, so lines are counted here from the bytes.
+struct LineIndex<'t> {
+    text: &'t [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'t> LineIndex<'t> {
+    fn new(text: &'t str) -> Self {
+        let text = text.as_bytes();
+        LineIndex {
+            text,
+            newlines: text
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    fn line_at(&self, byte: u64) -> u64 {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        self.newlines.partition_point(|&nl| nl < start) as u64 + 1
+    }
+}
+
 /// The `'static` canonical name equal to `name`, if it is one.
 fn canonical_static(name: &str) -> Option<&'static str> {
     FileKind::ALL
@@ -219,16 +267,17 @@ mod tests {
         );
         let table = parse_csv(&text, &CsvDialect::default()).unwrap();
         assert_eq!(table.kind, FileKind::Invoices);
-        assert_eq!(table.records.len(), 2);
-        assert_eq!(table.records[0].line, 2);
+        let lines: Vec<u64> = table.records.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4], "{table:?}");
         assert_eq!(table.records[0].get("address"), Some("Storgata 1; 2. etg"));
-        assert_eq!(table.records[1].line, 4);
         assert!(table.diagnostics.is_empty());
     }
 
     #[test]
     fn a_row_with_too_many_fields_is_reported_by_line() {
-        let text = format!("{HEADER}\n923609016;1001;7;person;Kari;Storgata 1; 2. etg;9008;Tromsø;2026-09-01;2026-09-15;NOK;1\n");
+        let text = format!(
+            "{HEADER}\n923609016;1001;7;person;Kari;Storgata 1; 2. etg;9008;Tromsø;2026-09-01;2026-09-15;NOK;1\n"
+        );
         let table = parse_csv(&text, &CsvDialect::default()).unwrap();
         assert!(table.records.is_empty());
         assert_eq!(table.diagnostics.len(), 1);
@@ -246,7 +295,9 @@ mod tests {
             "debtor_type".into(),
             [("Privat".to_string(), "person".to_string())].into(),
         );
-        dialect.fixed.insert("creditor_id".into(), "987654325".into());
+        dialect
+            .fixed
+            .insert("creditor_id".into(), "987654325".into());
         let text = "Kundenavn;Kundetype;invoice_no;customer_no;address;postcode;city;issue_date;due_date;currency;amount\nÅse;Privat;1;2;a;1;c;d;e;NOK;1\n";
         let table = parse_csv(text, &dialect).unwrap();
         let record = &table.records[0];

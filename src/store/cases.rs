@@ -173,7 +173,9 @@ impl Tx<'_> {
     pub fn next_case_number(&self) -> Result<i64, StoreError> {
         Ok(self
             .tx
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| r.get(0))?)
+            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| {
+                r.get(0)
+            })?)
     }
 
     pub fn insert_case(&self, id: i64, c: &NewCase<'_>) -> Result<i64, StoreError> {
@@ -287,7 +289,10 @@ impl Tx<'_> {
         )?;
         let mut balance = Balance::default();
         let rows = stmt.query_map([case_id], |r| {
-            Ok((enum_column::<Component>(&r.get::<_, String>(0)?)?, r.get::<_, i64>(1)?))
+            Ok((
+                enum_column::<Component>(&r.get::<_, String>(0)?)?,
+                r.get::<_, i64>(1)?,
+            ))
         })?;
         for row in rows {
             let (component, amount) = row?;

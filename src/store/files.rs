@@ -32,7 +32,7 @@ pub struct NewInboundFile<'a> {
 pub struct AppliedFile {
     pub id: i64,
     pub original_name: String,
-    pub processed_at: String,
+    pub business_date: String,
 }
 
 /// A committed file that has not yet reached its destination folder.
@@ -56,18 +56,22 @@ pub struct Sighting {
 
 impl Tx<'_> {
     /// The applied file with this content from this sender, if any.
-    pub fn applied_file(&self, sender: &str, sha256: &str) -> Result<Option<AppliedFile>, StoreError> {
+    pub fn applied_file(
+        &self,
+        sender: &str,
+        sha256: &str,
+    ) -> Result<Option<AppliedFile>, StoreError> {
         Ok(self
             .tx
             .query_row(
-                "SELECT id, original_name, processed_at FROM inbound_files
+                "SELECT id, original_name, business_date FROM inbound_files
                  WHERE sender = ?1 AND sha256 = ?2 AND status IN ('accepted', 'partly_accepted')",
                 (sender, sha256),
                 |r| {
                     Ok(AppliedFile {
                         id: r.get(0)?,
                         original_name: r.get(1)?,
-                        processed_at: r.get(2)?,
+                        business_date: r.get(2)?,
                     })
                 },
             )
@@ -159,8 +163,10 @@ impl Tx<'_> {
     }
 
     pub fn mark_moved(&self, file_id: i64) -> Result<(), StoreError> {
-        self.tx
-            .execute("UPDATE inbound_files SET moved = 1 WHERE id = ?1", [file_id])?;
+        self.tx.execute(
+            "UPDATE inbound_files SET moved = 1 WHERE id = ?1",
+            [file_id],
+        )?;
         Ok(())
     }
 
@@ -189,13 +195,24 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (sender, name) DO UPDATE SET size = excluded.size,
                  mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since",
-            rusqlite::params![sender, name, s.size as i64, s.mtime_ns, s.first_seen, s.stable_since],
+            rusqlite::params![
+                sender,
+                name,
+                s.size as i64,
+                s.mtime_ns,
+                s.first_seen,
+                s.stable_since
+            ],
         )?;
         Ok(())
     }
 
     /// Forgets sightings of a sender's files that are no longer in its inbox.
-    pub fn forget_sightings_except(&self, sender: &str, present: &[String]) -> Result<(), StoreError> {
+    pub fn forget_sightings_except(
+        &self,
+        sender: &str,
+        present: &[String],
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .tx
             .prepare("SELECT name FROM inbox_sightings WHERE sender = ?1")?;

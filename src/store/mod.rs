@@ -44,10 +44,14 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
-    #[error("the database {path} is not a kravflyt database or is damaged: {detail}; restore it from a backup")]
+    #[error(
+        "the database {path} is not a kravflyt database or is damaged: {detail}; restore it from a backup"
+    )]
     Damaged { path: String, detail: String },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("internal error: {0}")]
+    Invariant(String),
 }
 
 /// A connection to the workspace database.
@@ -96,7 +100,8 @@ impl Store {
         };
         // WAL lets readers (case show, status) work while the daemon writes; FULL sync makes a
         // committed file survive power loss, not only a killed process.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(damaged)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(damaged)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn, path };
@@ -251,7 +256,11 @@ mod tests {
     fn a_file_that_is_not_a_database_gives_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.db");
-        std::fs::write(&path, b"this is not sqlite, just text that is long enough......").unwrap();
+        std::fs::write(
+            &path,
+            b"this is not sqlite, just text that is long enough......",
+        )
+        .unwrap();
         let err = Store::open(&path).err().unwrap();
         assert!(matches!(err, StoreError::Damaged { .. }), "{err}");
         assert!(err.to_string().contains("restore it from a backup"));

@@ -80,7 +80,11 @@ impl<'r> Fields<'r> {
     }
 
     pub fn missing(&mut self, column: &str) {
-        self.problem(column, code::MISSING_FIELD, format!("{column} is required but empty"));
+        self.problem(
+            column,
+            code::MISSING_FIELD,
+            format!("{column} is required but empty"),
+        );
     }
 
     /// A date in `YYYY-MM-DD` or `DD.MM.YYYY`.

@@ -140,7 +140,10 @@ pub fn validate_invoice(
             f.problem(
                 "country",
                 code::BAD_COUNTRY,
-                format!("country `{}` is not an ISO 3166 two-letter code such as NO, SE or FI", shorten(&c)),
+                format!(
+                    "country `{}` is not an ISO 3166 two-letter code such as NO, SE or FI",
+                    shorten(&c)
+                ),
             );
             None
         }
@@ -151,11 +154,10 @@ pub fn validate_invoice(
     }
     let debtor_id = f.text("debtor_id");
     if let (Some(id), Some(country), Some(debtor_type)) = (&debtor_id, &country, debtor_type) {
-        if let Err(e) =
-            identifiers::check_party_id(country, debtor_type == DebtorType::Person, id)
+        if let Err(e) = identifiers::check_party_id(country, debtor_type == DebtorType::Person, id)
         {
             // The message never repeats the number: receipts are files people forward.
-            f.problem("debtor_id", code::BAD_IDENTIFIER, format!("debtor_id {e}"));
+            f.problem("debtor_id", code::BAD_IDENTIFIER, format!("debtor_id: {e}"));
         }
     }
 
@@ -316,7 +318,10 @@ fn creditor_for<'c>(ctx: Context<'c>, f: &mut Fields<'_>) -> Option<&'c Creditor
             f.problem(
                 "creditor_id",
                 code::UNKNOWN_CREDITOR,
-                format!("creditor `{}` is not a creditor of the agency", shorten(&id)),
+                format!(
+                    "creditor `{}` is not a creditor of the agency",
+                    shorten(&id)
+                ),
             );
             None
         }
@@ -339,7 +344,11 @@ fn positive_minor(f: &mut Fields<'_>, column: &str, required: bool) -> Option<i6
 fn non_negative_minor(f: &mut Fields<'_>, column: &str) -> Option<i64> {
     let amount = f.amount(column, false)?;
     if amount < Decimal::ZERO {
-        f.problem(column, code::BAD_AMOUNT, format!("{column} cannot be negative"));
+        f.problem(
+            column,
+            code::BAD_AMOUNT,
+            format!("{column} cannot be negative"),
+        );
         return None;
     }
     money::to_minor(amount)
@@ -357,7 +366,10 @@ fn check_postcode(f: &mut Fields<'_>, country: &str, postcode: &str) {
             f.problem(
                 "postcode",
                 code::BAD_VALUE,
-                format!("postcode `{}` is not a {country} postcode ({len} digits)", shorten(postcode)),
+                format!(
+                    "postcode `{}` is not a {country} postcode ({len} digits)",
+                    shorten(postcode)
+                ),
             );
         }
     }
@@ -369,7 +381,10 @@ fn check_reference(f: &mut Fields<'_>, creditor: &Creditor, reference: &str) {
         f.problem(
             "reference",
             code::BAD_REFERENCE,
-            format!("reference `{}` is not a valid {scheme} reference: {e}", shorten(reference)),
+            format!(
+                "reference `{}` is not a valid {scheme} reference: {e}",
+                shorten(reference)
+            ),
         );
         return;
     }

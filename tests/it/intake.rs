@@ -1,0 +1,282 @@
+//! Intake and the one-file transaction at the boundary: what an operator sees in the folders.
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Workspace, receipt_rows};
+
+const HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount";
+
+fn invoice(no: &str, amount: &str) -> String {
+    format!(
+        "923609016;{no};7;person;Kari Nordmann;Storgata 1;9008;Tromsø;2026-09-01;2026-09-15;NOK;{amount}"
+    )
+}
+
+fn invoices(rows: &[(&str, &str)]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for (no, amount) in rows {
+        text.push_str(&invoice(no, amount));
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn a_valid_file_is_archived_with_a_receipt_and_opens_a_case() {
+    let ws = Workspace::new();
+    ws.drop_file(
+        "nordlys",
+        "f.csv",
+        invoices(&[("1", "100,00"), ("2", "50,00")]),
+    );
+    let out = ws.process("2026-10-01");
+    assert!(out.contains("1 file(s) processed"), "{out}");
+    assert_eq!(ws.names_under("archive"), ["nordlys/YYYY/MM/DD/f.csv"]);
+    assert!(ws.names_under("inbox").is_empty() && ws.names_under("work").is_empty());
+    let rows = receipt_rows(&ws.outbox_file("nordlys", "receipt-f.csv.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["status"], "accepted");
+    assert_eq!(rows[0]["records"], "2");
+    assert_eq!(rows[0]["accepted"], "2");
+    assert_eq!(rows[0]["format"], "csv");
+    assert_eq!(rows[0]["kind"], "invoices");
+    assert_eq!(rows[0]["sha256"].len(), 64);
+    let cases = ws.case_list();
+    assert_eq!(
+        cases.as_array().unwrap().len(),
+        1,
+        "both invoices of one debtor share a case"
+    );
+    assert_eq!(cases[0]["balance"]["principal"], "150.00");
+}
+
+#[test]
+fn reject_file_mode_applies_nothing_when_one_record_is_bad() {
+    let ws = Workspace::with_config(|text| {
+        text.replacen(
+            "on_invalid_record = \"skip\"      # valid rows",
+            "on_invalid_record = \"reject_file\" # valid rows",
+            1,
+        )
+    });
+    ws.drop_file(
+        "nordlys",
+        "f.csv",
+        invoices(&[("1", "100,00"), ("2", "abc")]),
+    );
+    ws.process("2026-10-01");
+    let rows = receipt_rows(&ws.outbox_file("nordlys", "receipt-f.csv.csv"));
+    assert_eq!(rows[0]["status"], "rejected");
+    assert_eq!(rows[0]["accepted"], "0");
+    assert_eq!(rows[0]["rejected"], "2");
+    assert_eq!(rows[1]["code"], "bad_amount");
+    assert_eq!(ws.case_list().as_array().unwrap().len(), 0);
+    // The file could be read, so it is archived (rejected/ is for unreadable files).
+    assert_eq!(ws.names_under("archive"), ["nordlys/YYYY/MM/DD/f.csv"]);
+
+    // The same content may be sent again once fixed elsewhere: it was never applied.
+    ws.drop_file(
+        "nordlys",
+        "f-fixed.csv",
+        invoices(&[("1", "100,00"), ("2", "200,00")]),
+    );
+    ws.process("2026-10-01");
+    assert_eq!(
+        receipt_rows(&ws.outbox_file("nordlys", "receipt-f-fixed.csv.csv"))[0]["status"],
+        "accepted"
+    );
+    assert_eq!(ws.case_list()[0]["balance"]["principal"], "300.00");
+}
+
+#[test]
+fn a_file_left_in_work_by_an_interrupted_run_is_finished_on_the_next_start() {
+    let ws = Workspace::new();
+    let work = ws.var().join("work/nordlys");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("left.csv"), invoices(&[("1", "100,00")])).unwrap();
+    ws.process("2026-10-01");
+    assert!(ws.names_under("work").is_empty());
+    assert_eq!(ws.names_under("archive"), ["nordlys/YYYY/MM/DD/left.csv"]);
+    assert_eq!(
+        receipt_rows(&ws.outbox_file("nordlys", "receipt-left.csv.csv"))[0]["status"],
+        "accepted"
+    );
+}
+
+#[test]
+fn a_file_still_being_written_is_not_taken() {
+    let ws = Workspace::with_config(|text| {
+        text.replacen("quiet_period = \"0s\"", "quiet_period = \"1s\"", 1)
+    });
+    let path = ws.drop_file("nordlys", "growing.csv", format!("{HEADER}\n"));
+    // Another process keeps appending while `process` runs.
+    let writer = std::thread::spawn(move || {
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for i in 0..25 {
+            writeln!(file, "{}", invoice(&i.to_string(), "10,00")).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    std::thread::sleep(Duration::from_millis(150));
+    let out = ws.process("2026-10-01");
+    writer.join().unwrap();
+    assert!(
+        out.contains("0 file(s) processed") && out.contains("1 waiting"),
+        "{out}"
+    );
+    assert_eq!(ws.names_under("inbox"), ["nordlys/growing.csv"]);
+    assert!(ws.names_under("outbox").is_empty());
+
+    // Once it has been quiet, the next run takes all of it.
+    let out = ws.process("2026-10-01");
+    assert!(out.contains("1 file(s) processed"), "{out}");
+    let rows = receipt_rows(&ws.outbox_file("nordlys", "receipt-growing.csv.csv"));
+    assert_eq!(rows[0]["records"], "25");
+}
+
+#[test]
+fn upload_names_and_things_that_are_not_files_are_left_alone() {
+    let ws = Workspace::new();
+    ws.drop_file("nordlys", "f.csv.filepart", invoices(&[("1", "1")]));
+    ws.drop_file("nordlys", ".hidden.csv", invoices(&[("1", "1")]));
+    ws.drop_file("nordlys", "upload.tmp", invoices(&[("1", "1")]));
+    let inbox = ws.var().join("inbox/nordlys");
+    std::fs::create_dir(inbox.join("a-folder")).unwrap();
+    let outside = ws.dir.path().join("outside.csv");
+    std::fs::write(&outside, invoices(&[("9", "1")])).unwrap();
+    std::os::unix::fs::symlink(&outside, inbox.join("link.csv")).unwrap();
+    let out = ws.process("2026-10-01");
+    assert!(out.contains("0 file(s) processed"), "{out}");
+    let mut left: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [
+            ".hidden.csv",
+            "a-folder",
+            "f.csv.filepart",
+            "link.csv",
+            "upload.tmp"
+        ]
+    );
+    assert!(ws.names_under("outbox").is_empty());
+}
+
+#[test]
+fn a_bank_file_without_its_end_record_waits_then_is_rejected_as_incomplete() {
+    let ws = Workspace::with_config(|text| {
+        text.replacen("stale_after = \"1h\"", "stale_after = \"2s\"", 1)
+    });
+    let public = std::fs::read_to_string(
+        crate::support::repo().join("../shared/testdata/public/ocr-giro-nets-manual-sample.txt"),
+    )
+    .unwrap();
+    let cut: String = public.lines().take(4).map(|l| format!("{l}\n")).collect();
+    ws.drop_file("bank", "ocr.txt", &cut);
+    let out = ws.process("2026-10-01");
+    assert!(
+        out.contains("1 waiting"),
+        "an incomplete file waits for its end record: {out}"
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    ws.process("2026-10-01");
+    let rows = receipt_rows(&ws.outbox_file("bank", "receipt-ocr.txt.csv"));
+    assert_eq!(rows[0]["status"], "rejected");
+    assert_eq!(rows[1]["code"], "incomplete_file");
+    assert!(
+        rows[1]["message"].contains("NY000089"),
+        "{}",
+        rows[1]["message"]
+    );
+    assert_eq!(ws.names_under("rejected"), ["bank/ocr.txt"]);
+}
+
+/// A running daemon, stopped with SIGTERM when dropped.
+struct Daemon(Child);
+
+impl Daemon {
+    fn start(ws: &Workspace) -> Daemon {
+        let child = ws
+            .command()
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lock = ws.var().join("kravflyt.lock");
+        wait_for(|| {
+            std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
+        });
+        Daemon(child)
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let status = self.0.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_daemon_takes_dropped_files_and_stops_cleanly_on_sigterm() {
+    let ws = Workspace::new();
+    let daemon = Daemon::start(&ws);
+    ws.drop_file("nordlys", "live.csv", invoices(&[("1", "100,00")]));
+    let receipt = ws.var().join("outbox/nordlys/receipt-live.csv.csv");
+    wait_for(|| receipt.exists());
+    let status = daemon.terminate();
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean stop");
+    assert_eq!(ws.names_under("archive"), ["nordlys/YYYY/MM/DD/live.csv"]);
+}
+
+#[test]
+fn a_second_daemon_or_process_on_the_same_workspace_is_refused() {
+    let ws = Workspace::new();
+    let daemon = Daemon::start(&ws);
+    let pid = daemon.0.id();
+    for args in [&["run"][..], &["process"][..]] {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "another kravflyt (process {pid}) is already working on this workspace"
+            )),
+            "{stderr}"
+        );
+    }
+    assert_eq!(daemon.terminate().code(), Some(0));
+    // Once it has stopped, the workspace is free again.
+    ws.process("2026-10-01");
+}

@@ -1,0 +1,8 @@
+//! The integration tests: one binary, modules per area (ripgrep's layout).
+
+mod cli;
+mod crash;
+mod intake;
+mod scenarios;
+mod support;
+mod tidy;

@@ -1,0 +1,112 @@
+//! Data-driven scenarios: `tests/data/scenarios/<name>/<YYYY-MM-DD>/<sender>/<file>` are
+//! dropped day by day and processed as of that day; the outbound files, where every inbound
+//! file ended, and the cases are compared with a snapshot (`snapshots/`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::support::{Workspace, repo};
+
+/// Runs one scenario folder and renders everything a user would look at.
+pub fn run_scenario(folder: &Path) -> String {
+    let ws = Workspace::new();
+    let mut days: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_type().unwrap().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    days.sort();
+    assert!(!days.is_empty(), "{} has no day folders", folder.display());
+    for day in &days {
+        for sender in std::fs::read_dir(folder.join(day)).unwrap().flatten() {
+            let sender_name = sender.file_name().to_string_lossy().into_owned();
+            for file in std::fs::read_dir(sender.path()).unwrap().flatten() {
+                ws.drop_file(
+                    &sender_name,
+                    &file.file_name().to_string_lossy(),
+                    std::fs::read(file.path()).unwrap(),
+                );
+            }
+        }
+        ws.process(day);
+    }
+    render(&ws)
+}
+
+/// Everything a user would look at after a run, as one text.
+pub fn render(ws: &Workspace) -> String {
+    let mut out = String::new();
+    for folder in ["inbox", "work"] {
+        let left = ws.names_under(folder);
+        assert!(left.is_empty(), "files left in {folder}/: {left:?}");
+    }
+    writeln!(out, "== outbox").unwrap();
+    for (name, bytes) in ws.files_under("outbox") {
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned() + "(windows-1252)\n",
+        };
+        writeln!(out, "--- {name}\n{text}").unwrap();
+    }
+    for folder in ["archive", "rejected"] {
+        writeln!(out, "== {folder}").unwrap();
+        for name in ws.names_under(folder) {
+            writeln!(out, "{name}").unwrap();
+        }
+    }
+    writeln!(out, "== cases").unwrap();
+    let list = ws.case_list();
+    for case in list.as_array().unwrap() {
+        let case_no = case["case_no"].as_str().unwrap();
+        let shown = ws.case_show(case_no);
+        writeln!(out, "{}", serde_json::to_string_pretty(&shown).unwrap()).unwrap();
+    }
+    out
+}
+
+macro_rules! scenarios {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                let folder = repo().join("tests/data/scenarios").join(stringify!($name));
+                insta::assert_snapshot!(stringify!($name), run_scenario(&folder));
+            }
+        )+
+
+        #[test]
+        fn every_scenario_folder_has_a_test() {
+            let listed = [$(stringify!($name)),+];
+            for entry in std::fs::read_dir(repo().join("tests/data/scenarios")).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                assert!(listed.contains(&name.as_str()), "scenario folder `{name}` has no test");
+            }
+        }
+    };
+}
+
+/// The shipped samples, as the README tells a newcomer to run them.
+#[test]
+fn samples() {
+    let ws = Workspace::new();
+    let samples = repo().join("samples/inbox");
+    for sender in std::fs::read_dir(&samples).unwrap().flatten() {
+        for file in std::fs::read_dir(sender.path()).unwrap().flatten() {
+            ws.drop_file(
+                &sender.file_name().to_string_lossy(),
+                &file.file_name().to_string_lossy(),
+                std::fs::read(file.path()).unwrap(),
+            );
+        }
+    }
+    ws.process("2026-11-23");
+    insta::assert_snapshot!("samples", render(&ws));
+}
+
+scenarios!(
+    invoices_join_and_credit,
+    record_errors,
+    unreadable_files,
+    duplicates_and_name_clashes,
+);

@@ -1,0 +1,173 @@
+//! Test support: a temporary workspace running the real binary on the shipped configuration.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kravflyt");
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary workspace: the shipped configuration (optionally edited) and an empty `var/`.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Workspace {
+    /// The shipped configuration with no quiet period, so tests do not wait.
+    pub fn new() -> Workspace {
+        Workspace::with_config(|text| text)
+    }
+
+    /// The shipped configuration with no quiet period, edited by `edit`.
+    pub fn with_config(edit: impl FnOnce(String) -> String) -> Workspace {
+        let shipped = std::fs::read_to_string(repo().join("config/kravflyt.toml")).unwrap();
+        let quiet = shipped.replacen("quiet_period = \"5s\"", "quiet_period = \"0s\"", 1);
+        assert_ne!(
+            quiet, shipped,
+            "the shipped config sets quiet_period = \"5s\""
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("kravflyt.toml");
+        std::fs::write(&config, edit(quiet)).unwrap();
+        Workspace { dir, config }
+    }
+
+    pub fn var(&self) -> PathBuf {
+        self.dir.path().join("var")
+    }
+
+    /// A `kravflyt` command on this workspace.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .env("KRAVFLYT_LOG", "warn")
+            .env_remove("KRAVFLYT_CONFIG");
+        cmd
+    }
+
+    /// Runs `kravflyt ARGS` and returns its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+
+    /// Runs `kravflyt ARGS`, asserting exit code 0, and returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kravflyt {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn process(&self, as_of: &str) -> String {
+        self.ok(&["process", "--as-of", as_of])
+    }
+
+    /// Drops a file into a sender's inbox.
+    pub fn drop_file(&self, sender: &str, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let inbox = self.var().join("inbox").join(sender);
+        std::fs::create_dir_all(&inbox).unwrap();
+        let path = inbox.join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Files of a folder under `var/`, recursively, as relative paths with contents; dated
+    /// archive folders are shown as `YYYY/MM/DD` so snapshots do not depend on today.
+    pub fn files_under(&self, folder: &str) -> BTreeMap<String, Vec<u8>> {
+        let root = self.var().join(folder);
+        let mut out = BTreeMap::new();
+        collect(&root, &root, &mut out);
+        out.into_iter()
+            .map(|(k, v)| (redact_date_folders(&k), v))
+            .collect()
+    }
+
+    /// Names of files under a folder of `var/`.
+    pub fn names_under(&self, folder: &str) -> Vec<String> {
+        self.files_under(folder).into_keys().collect()
+    }
+
+    /// One outbound file as text.
+    pub fn outbox_file(&self, sender: &str, name: &str) -> String {
+        let path = self.var().join("outbox").join(sender).join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn case_list(&self) -> Value {
+        serde_json::from_str(&self.ok(&["case", "list", "--json"])).unwrap()
+    }
+
+    pub fn case_show(&self, key: &str) -> Value {
+        serde_json::from_str(&self.ok(&["case", "show", key, "--json"])).unwrap()
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            collect(root, &path, out);
+        } else {
+            let relative = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.insert(relative, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// `nordlys/2026/11/23/x.csv` → `nordlys/YYYY/MM/DD/x.csv`.
+pub fn redact_date_folders(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.len() == 5
+        && parts[1].len() == 4
+        && parts[2].len() == 2
+        && parts[3].len() == 2
+        && parts[1..4]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        format!("{}/YYYY/MM/DD/{}", parts[0], parts[4])
+    } else {
+        path.to_owned()
+    }
+}
+
+/// The receipt rows of a CSV receipt as maps of column → value.
+pub fn receipt_rows(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
