@@ -438,10 +438,10 @@ impl<'a> Checker<'a> {
         let scan_interval = self
             .duration(&raw.workspace.scan_interval, "scan_interval")
             .unwrap_or(Duration::from_secs(2));
-        if scan_interval.is_zero() {
-            if let Some(at) = &raw.workspace.scan_interval {
-                self.error(at, "scan_interval must be more than zero");
-            }
+        if scan_interval.is_zero()
+            && let Some(at) = &raw.workspace.scan_interval
+        {
+            self.error(at, "scan_interval must be more than zero");
         }
 
         let prefix = raw.agency.reference_prefix.get_ref();
@@ -542,11 +542,10 @@ impl<'a> Checker<'a> {
             let country = self.parse_enum::<Country, _>(&c.country, "country");
             let scheme = self.parse_enum::<Scheme, _>(&c.reference_scheme, "reference_scheme");
             let handover = self.parse_enum::<HandoverStep, _>(&c.handover, "handover");
-            if let Some(country) = country {
-                if let Err(e) = crate::identifiers::check_organisation_number(country.as_str(), &id)
-                {
-                    self.error(&c.id, format!("creditor id `{id}`: {e}"));
-                }
+            if let Some(country) = country
+                && let Err(e) = crate::identifiers::check_organisation_number(country.as_str(), &id)
+            {
+                self.error(&c.id, format!("creditor id `{id}`: {e}"));
             }
             for currency in std::iter::once(&c.currency).chain(&c.other_currencies) {
                 let code = currency.get_ref();
@@ -694,10 +693,10 @@ impl<'a> Checker<'a> {
                 _ => self.error(d, "decimal_separator must be \",\" or \".\""),
             }
         }
-        if dialect.decimal_separator == char::from(dialect.delimiter) {
-            if let Some(d) = &raw.decimal_separator {
-                self.error(d, "decimal_separator cannot be the same as the delimiter");
-            }
+        if dialect.decimal_separator == char::from(dialect.delimiter)
+            && let Some(d) = &raw.decimal_separator
+        {
+            self.error(d, "decimal_separator cannot be the same as the delimiter");
         }
         if let Some(d) = &raw.date_format {
             match d.get_ref().as_str() {

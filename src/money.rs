@@ -198,7 +198,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn formatting_and_parsing_round_trip(minor in -99_999_999_999_99i64..99_999_999_999_99i64) {
+        fn formatting_and_parsing_round_trip(minor in -9_999_999_999_999_i64..9_999_999_999_999_i64) {
             let text = format_minor(minor, ',');
             let parsed = parse_amount(&text, ',').unwrap();
             prop_assert_eq!(to_minor(parsed), Some(minor));

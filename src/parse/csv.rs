@@ -111,10 +111,10 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
     let allowed = columns::columns_of(kind);
     // A canonical column of another kind is as unknown here as a made-up one.
     for (name, slot) in names.iter().zip(&slots) {
-        if let Some(c) = slot {
-            if !allowed.iter().any(|(a, _)| a == c) {
-                unknown.push(name.clone());
-            }
+        if let Some(c) = slot
+            && !allowed.iter().any(|(a, _)| a == c)
+        {
+            unknown.push(name.clone());
         }
     }
     if !unknown.is_empty() {

@@ -202,10 +202,10 @@ impl Tx<'_> {
         let mut out = Vec::new();
         for row in rows {
             let (id, mut summary) = row?;
-            if let Some(visible) = &filter.visible_creditors {
-                if !visible.contains(&summary.creditor_id) {
-                    continue;
-                }
+            if let Some(visible) = &filter.visible_creditors
+                && !visible.contains(&summary.creditor_id)
+            {
+                continue;
             }
             summary.balance = self.case_balance(id)?;
             out.push(summary);

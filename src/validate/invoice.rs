@@ -153,50 +153,49 @@ pub fn validate_invoice(
         check_postcode(&mut f, country, postcode);
     }
     let debtor_id = f.text("debtor_id");
-    if let (Some(id), Some(country), Some(debtor_type)) = (&debtor_id, &country, debtor_type) {
-        if let Err(e) = identifiers::check_party_id(country, debtor_type == DebtorType::Person, id)
-        {
-            // The message never repeats the number: receipts are files people forward.
-            f.problem("debtor_id", code::BAD_IDENTIFIER, format!("debtor_id: {e}"));
-        }
+    if let (Some(id), Some(country), Some(debtor_type)) = (&debtor_id, &country, debtor_type)
+        && let Err(e) = identifiers::check_party_id(country, debtor_type == DebtorType::Person, id)
+    {
+        // The message never repeats the number: receipts are files people forward.
+        f.problem("debtor_id", code::BAD_IDENTIFIER, format!("debtor_id: {e}"));
     }
 
     let issue_date = f.date("issue_date", true);
     let due_date = f.date("due_date", true);
-    if let (Some(issue), Some(due)) = (issue_date, due_date) {
-        if due < issue {
-            f.problem(
-                "due_date",
-                code::BAD_DATE,
-                format!("due_date {due} is before issue_date {issue}"),
-            );
-        }
+    if let (Some(issue), Some(due)) = (issue_date, due_date)
+        && due < issue
+    {
+        f.problem(
+            "due_date",
+            code::BAD_DATE,
+            format!("due_date {due} is before issue_date {issue}"),
+        );
     }
     let notice_sent_date = f.date("notice_sent_date", false);
-    if let (Some(notice), Some(due)) = (notice_sent_date, due_date) {
-        if notice <= due {
-            f.problem(
+    if let (Some(notice), Some(due)) = (notice_sent_date, due_date)
+        && notice <= due
+    {
+        f.problem(
                 "notice_sent_date",
                 code::BAD_DATE,
                 format!("notice_sent_date {notice} is not after due_date {due}: a collection notice is sent only once the invoice is overdue"),
             );
-        }
     }
 
     let currency = f.required_text("currency");
-    if let (Some(currency), Some(creditor)) = (&currency, creditor) {
-        if !creditor.accepts_currency(currency) {
-            f.problem(
-                "currency",
-                code::BAD_CURRENCY,
-                format!(
-                    "currency `{}` is not accepted for {}, which invoices in {}",
-                    shorten(currency),
-                    creditor.name,
-                    creditor.currency
-                ),
-            );
-        }
+    if let (Some(currency), Some(creditor)) = (&currency, creditor)
+        && !creditor.accepts_currency(currency)
+    {
+        f.problem(
+            "currency",
+            code::BAD_CURRENCY,
+            format!(
+                "currency `{}` is not accepted for {}, which invoices in {}",
+                shorten(currency),
+                creditor.name,
+                creditor.currency
+            ),
+        );
     }
     let amount = positive_minor(&mut f, "amount", true);
     let reminder_fee_minor = non_negative_minor(&mut f, "reminder_fee").unwrap_or(0);
@@ -208,9 +207,11 @@ pub fn validate_invoice(
             "a credit note carries neither reminder_fee nor paid_amount",
         );
     }
-    if let Some(amount) = amount {
-        if paid_minor >= amount && document_type == DocumentType::Invoice {
-            f.problem(
+    if let Some(amount) = amount
+        && paid_minor >= amount
+        && document_type == DocumentType::Invoice
+    {
+        f.problem(
                 "paid_amount",
                 code::BAD_AMOUNT,
                 format!(
@@ -219,7 +220,6 @@ pub fn validate_invoice(
                     money::format_minor(amount, '.')
                 ),
             );
-        }
     }
 
     let reference = f.text("reference").map(|r| reference::normalize(&r));
@@ -294,9 +294,7 @@ pub fn validate_invoice(
 
 /// The creditor of the row, if it exists and the sender may act for it.
 fn creditor_for<'c>(ctx: Context<'c>, f: &mut Fields<'_>) -> Option<&'c Creditor> {
-    let Some(id) = f.required_text("creditor_id") else {
-        return None;
-    };
+    let id = f.required_text("creditor_id")?;
     let allowed = ctx.sender.may_act_for(&id);
     match ctx.config.creditor(&id) {
         Some(creditor) if allowed => Some(creditor),
@@ -361,17 +359,17 @@ fn check_postcode(f: &mut Fields<'_>, country: &str, postcode: &str) {
         "SE" | "FI" => Some(5),
         _ => None,
     };
-    if let Some(len) = expected {
-        if digits.len() != len || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            f.problem(
-                "postcode",
-                code::BAD_VALUE,
-                format!(
-                    "postcode `{}` is not a {country} postcode ({len} digits)",
-                    shorten(postcode)
-                ),
-            );
-        }
+    if let Some(len) = expected
+        && (digits.len() != len || !digits.bytes().all(|b| b.is_ascii_digit()))
+    {
+        f.problem(
+            "postcode",
+            code::BAD_VALUE,
+            format!(
+                "postcode `{}` is not a {country} postcode ({len} digits)",
+                shorten(postcode)
+            ),
+        );
     }
 }
 
