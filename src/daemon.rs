@@ -34,6 +34,8 @@ pub enum DaemonError {
     Pipeline(#[from] PipelineError),
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error("{} file(s) could not be processed and stay where they are:\n  {}", .0.len(), .0.join("\n  "))]
+    Failures(Vec<String>),
 }
 
 /// An exclusive lock on the workspace, held for the life of `run` or `process`. The lock
@@ -127,8 +129,10 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         .max()
         .unwrap_or_default();
     let mut engine = Engine::open(config)?;
+    let recovered = engine.recover(as_of)?;
+    let mut failures = recovered.failures;
     let mut summary = RunSummary {
-        files: engine.recover(as_of)?,
+        files: recovered.outcomes,
         ..RunSummary::default()
     };
     // Files first seen now become ready after the quiet period; wait for them, but not for
@@ -138,8 +142,10 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
     let give_up_at = crate::intake::now_utc() + patience;
     loop {
         let stop = || shutdown.requested();
-        let (mut outcomes, scan) = engine.intake_pass(as_of, &stop)?;
-        summary.files.append(&mut outcomes);
+        let mut pass = engine.intake_pass(as_of, &stop)?;
+        summary.files.append(&mut pass.outcomes);
+        failures.append(&mut pass.failures);
+        let scan = pass.scan;
         summary.waiting = scan.waiting;
         if shutdown.requested() {
             summary.interrupted = true;
@@ -157,6 +163,9 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         }
     }
     engine.flush_outbox()?;
+    if !failures.is_empty() {
+        return Err(DaemonError::Failures(failures));
+    }
     engine.record_run(as_of)?;
     Ok(summary)
 }
@@ -186,10 +195,21 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     while !shutdown.requested() {
         let business_date = engine.config.today();
         let stop = || shutdown.requested();
+        if backoff.failing() {
+            // After a failure, finish what it interrupted (moves, files left in work/, the
+            // outbox) before taking new files.
+            if let Err(e) = engine.recover(business_date) {
+                backoff.failed(&e.to_string());
+            }
+        }
         let next_change = match engine.intake_pass(business_date, &stop) {
-            Ok((_, scan)) => {
+            Ok(pass) if pass.failures.is_empty() => {
                 backoff.reset();
-                scan.next_change
+                pass.scan.next_change
+            }
+            Ok(pass) => {
+                backoff.failed(&pass.failures.join("; "));
+                pass.scan.next_change
             }
             Err(e) => {
                 // Disk, permissions, a locked database: logged once per cause, retried with
@@ -265,6 +285,10 @@ impl Backoff {
             tracing::error!(error = %cause, "processing failed; retrying with back-off");
             self.last_cause = Some(cause.to_owned());
         }
+    }
+
+    fn failing(&self) -> bool {
+        self.failures > 0
     }
 
     fn reset(&mut self) {

@@ -113,20 +113,17 @@ pub fn scan(
             let now_text = now.to_rfc3339();
             let sighting = match tx.sighting(&sender.id, &name)? {
                 Some(s) if s.size == size && s.mtime_ns == mtime_ns => s,
-                Some(s) => Sighting {
-                    size,
-                    mtime_ns,
-                    first_seen: s.first_seen,
-                    stable_since: now_text,
-                },
-                None => Sighting {
-                    size,
-                    mtime_ns,
-                    first_seen: now_text.clone(),
-                    stable_since: now_text,
-                },
+                seen_before => {
+                    let changed = Sighting {
+                        size,
+                        mtime_ns,
+                        first_seen: seen_before.map_or_else(|| now_text.clone(), |s| s.first_seen),
+                        stable_since: now_text,
+                    };
+                    tx.put_sighting(&sender.id, &name, &changed)?;
+                    changed
+                }
             };
-            tx.put_sighting(&sender.id, &name, &sighting)?;
             match readiness(sender, &path, &sighting, now) {
                 Readiness::Ready(stale_reason) => result.ready.push(ReadyFile {
                     sender: sender.id.clone(),

@@ -65,6 +65,32 @@ pub struct FileOutcome {
     pub receipt: String,
 }
 
+/// What one pass over files did: the files processed, and the files that hit an
+/// infrastructure failure (they stay where they are and are retried).
+#[derive(Debug, Default)]
+pub struct Pass {
+    pub outcomes: Vec<FileOutcome>,
+    /// One line per failed file: `sender/name: error`.
+    pub failures: Vec<String>,
+    /// Files still waiting in the inboxes.
+    pub scan: intake::Scan,
+}
+
+impl Pass {
+    /// Processes one claimed file, recording a failure instead of stopping the pass: one file
+    /// the disk refuses must not keep the other senders' files waiting.
+    fn take(&mut self, engine: &mut Engine, claimed: &Claimed, business_date: NaiveDate) {
+        match engine.process_claimed(claimed, business_date) {
+            Ok(outcome) => self.outcomes.push(outcome),
+            Err(e) => {
+                tracing::error!(sender = %claimed.sender, file = %claimed.name, error = %e, "the file could not be processed; it stays in work/ and is retried");
+                self.failures
+                    .push(format!("{}/{}: {e}", claimed.sender, claimed.name));
+            }
+        }
+    }
+}
+
 /// The result of a file's analysis and application, before it is recorded.
 struct Settled {
     format: Option<InboundFormat>,
@@ -108,7 +134,7 @@ impl Engine {
 
     /// Finishes whatever a crash interrupted: files committed but not moved, files claimed but
     /// not processed, outbound rows committed but not written.
-    pub fn recover(&mut self, business_date: NaiveDate) -> Result<Vec<FileOutcome>, PipelineError> {
+    pub fn recover(&mut self, business_date: NaiveDate) -> Result<Pass, PipelineError> {
         // Only one kravflyt works on a workspace (the lock), so every temporary file is a
         // leftover of a killed process.
         let folders = self
@@ -143,22 +169,21 @@ impl Engine {
             tx.mark_moved(file.id)?;
             tx.commit()?;
         }
-        let mut outcomes = Vec::new();
+        let mut pass = Pass::default();
         for claimed in intake::leftovers(&self.config, &self.workspace) {
             tracing::info!(sender = %claimed.sender, file = %claimed.name, "processing a file left in work/ by an interrupted run");
-            outcomes.push(self.process_claimed(&claimed, business_date)?);
+            pass.take(self, &claimed, business_date);
         }
         outbox::flush(&mut self.store, &self.workspace)?;
-        Ok(outcomes)
+        Ok(pass)
     }
 
-    /// Scans the inboxes once and processes every ready file. Returns the outcomes and the scan
-    /// (how many files wait, and until when).
+    /// Scans the inboxes once and processes every ready file.
     pub fn intake_pass(
         &mut self,
         business_date: NaiveDate,
         stop: &dyn Fn() -> bool,
-    ) -> Result<(Vec<FileOutcome>, intake::Scan), PipelineError> {
+    ) -> Result<Pass, PipelineError> {
         let mut scan = intake::scan(
             &mut self.store,
             &self.config,
@@ -167,7 +192,10 @@ impl Engine {
             &mut self.reported,
         )?;
         let ready = std::mem::take(&mut scan.ready);
-        let mut outcomes = Vec::new();
+        let mut pass = Pass {
+            scan,
+            ..Pass::default()
+        };
         for file in ready {
             if stop() {
                 break;
@@ -178,12 +206,14 @@ impl Engine {
                 Err(e) => {
                     // Permissions or a full disk: the file stays in the inbox and is retried.
                     tracing::error!(sender = %file.sender, file = %file.name, error = %e, "cannot claim the file; it stays in the inbox");
+                    pass.failures
+                        .push(format!("{}/{}: cannot claim: {e}", file.sender, file.name));
                     continue;
                 }
             };
-            outcomes.push(self.process_claimed(&claimed, business_date)?);
+            pass.take(self, &claimed, business_date);
         }
-        Ok((outcomes, scan))
+        Ok(pass)
     }
 
     /// The one-file transaction for a claimed file, then its move and its receipt.

@@ -280,3 +280,63 @@ fn a_second_daemon_or_process_on_the_same_workspace_is_refused() {
     // Once it has stopped, the workspace is free again.
     ws.process("2026-10-01");
 }
+
+#[test]
+fn a_file_the_disk_refuses_to_archive_stays_in_work_without_blocking_others_and_is_finished_later()
+{
+    let ws = Workspace::new();
+    // A plain file where this year's archive folder must go: the move after commit fails.
+    let year = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Oslo)
+        .format("%Y")
+        .to_string();
+    let blocker = ws.var().join("archive/nordlys").join(&year);
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"in the way").unwrap();
+    ws.drop_file("nordlys", "blocked.csv", invoices(&[("1", "100,00")]));
+    let fjellstua = "Kundenr;Kundenavn;Kundetype;Orgnr/Fnr;Adresse;Postnr;Poststed;Fakturanr;Fakturadato;Forfallsdato;Beløp;KID\r\n7;Kari;Privat;;Vei 1;7300;Orkanger;55;01.09.2026;15.09.2026;1 000,00;\r\n";
+    ws.drop_file(
+        "fjellstua",
+        "eksport.csv",
+        encoding_rs::WINDOWS_1252.encode(fjellstua).0,
+    );
+
+    let out = ws.run(&["process", "--as-of", "2026-10-01"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an infrastructure failure is an operational failure"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nordlys/blocked.csv"), "{stderr}");
+    assert_eq!(ws.names_under("work"), ["nordlys/blocked.csv"]);
+    assert_eq!(
+        ws.names_under("archive"),
+        ["fjellstua/YYYY/MM/DD/eksport.csv", "nordlys/2026"].map(|n| n.replace("2026", &year))
+    );
+    let cases = ws.case_list();
+    assert_eq!(
+        cases.as_array().unwrap().len(),
+        2,
+        "both files were committed"
+    );
+
+    std::fs::remove_file(&blocker).unwrap();
+    ws.process("2026-10-01");
+    assert!(ws.names_under("work").is_empty());
+    assert_eq!(
+        ws.names_under("archive"),
+        [
+            "fjellstua/YYYY/MM/DD/eksport.csv",
+            "nordlys/YYYY/MM/DD/blocked.csv"
+        ]
+    );
+    assert_eq!(ws.case_list(), cases, "nothing was applied twice");
+    assert_eq!(
+        ws.names_under("outbox"),
+        [
+            "fjellstua/receipt-eksport.csv.csv",
+            "nordlys/receipt-blocked.csv.csv"
+        ]
+    );
+}
