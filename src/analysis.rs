@@ -152,7 +152,7 @@ fn analyse_csv(bytes: &[u8], ctx: Context<'_>) -> Analysis {
             let mut records = Vec::with_capacity(table.records.len());
             let mut diagnostics = table.diagnostics;
             for raw in &table.records {
-                match validate_invoice(ctx, raw) {
+                match validate_invoice(ctx, raw, table.decimal_separator) {
                     Ok(record) => records.push(record),
                     Err(mut problems) => diagnostics.append(&mut problems),
                 }

@@ -547,6 +547,17 @@ impl<'a> Checker<'a> {
             {
                 self.error(&c.id, format!("creditor id `{id}`: {e}"));
             }
+            if let Some(country) = country
+                && c.currency.get_ref() != country.home_currency()
+            {
+                self.error(
+                    &c.currency,
+                    format!(
+                        "a creditor in {country} invoices in {}; list other currencies in other_currencies",
+                        country.home_currency()
+                    ),
+                );
+            }
             for currency in std::iter::once(&c.currency).chain(&c.other_currencies) {
                 let code = currency.get_ref();
                 if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {

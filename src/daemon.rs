@@ -255,8 +255,13 @@ fn wait_for_wake(wake: &mpsc::Receiver<()>, wait: Duration, shutdown: &Shutdown)
 /// (the rescan still finds everything).
 fn watch_inboxes(engine: &Engine, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-        let _ = wake.send(());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reading a folder is itself an event on some platforms (inotify reports opens):
+        // waking for those would make every rescan trigger the next one.
+        let relevant = event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_)));
+        if relevant {
+            let _ = wake.send(());
+        }
     })
     .map_err(
         |e| tracing::warn!(error = %e, "file events unavailable; relying on the periodic rescan"),

@@ -1,36 +1,37 @@
 //! kravflyt: Nordic invoice follow-up and debt collection, from inbox to outbox.
 //!
-//! Modules are declared in pipeline order (see `ARCHITECTURE.md`):
-//! configuration and workspace, then the pure core that turns bytes into typed records
-//! (detect → decode → parse → validate), then apply (cases, events, outbound rows),
-//! then the store and the edges that touch the operating system (intake, outbox, daemon).
+//! Modules are declared in pipeline order (see `ARCHITECTURE.md`; `rustfmt.toml` keeps
+//! rustfmt from sorting them): the shared vocabulary, configuration and workspace, then the
+//! pure core that turns bytes into typed records (detect → decode → parse → validate →
+//! analysis), then applying them (cases, events, receipts), then the store and the edges that
+//! touch the operating system (intake, outbox, pipeline, daemon) and what the CLI prints.
 
 // Vocabulary shared by every stage.
 pub mod domain;
-pub mod identifiers;
 pub mod money;
 pub mod reference;
+pub mod identifiers;
 
 // Configuration and the folder layout.
 pub mod config;
 pub mod workspace;
 
 // The pure core: bytes → typed records + diagnostics.
-pub mod analysis;
-pub mod decode;
-pub mod detect;
 pub mod diagnostic;
+pub mod detect;
+pub mod decode;
 pub mod parse;
 pub mod validate;
+pub mod analysis;
 
-// Applying records: cases and events, inside the file's transaction.
+// Applying records: cases and events, inside the file's transaction; the receipt that answers.
 pub mod apply;
 pub mod receipt;
 
 // State and the edges.
-pub mod daemon;
+pub mod store;
 pub mod intake;
 pub mod outbox;
 pub mod pipeline;
+pub mod daemon;
 pub mod report;
-pub mod store;

@@ -219,10 +219,11 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(&cli)?;
             let Some(sender) = config.sender(sender) else {
                 let known: Vec<_> = config.senders.iter().map(|s| s.id.as_str()).collect();
-                bail!(
-                    "no sender `{sender}` in the configuration (senders: {})",
+                eprintln!(
+                    "kravflyt: no sender `{sender}` in the configuration (senders: {})",
                     known.join(", ")
                 );
+                return Ok(ExitCode::from(2));
             };
             let bytes =
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -237,7 +238,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let name = file_name(file);
             let receipt =
                 pipeline::check_file(&mut store, &config, sender, &name, &bytes, config.today())?;
-            let rendered = receipt.render(sender);
+            let rendered = receipt.render_csv(sender);
             use std::io::Write;
             std::io::stdout().write_all(&rendered)?;
             Ok(ExitCode::SUCCESS)

@@ -342,19 +342,21 @@ impl Engine {
                 rejected: settled.rejected(),
                 diagnostics: settled.diagnostics.clone(),
             };
-            let receipt_name = free_outbox_name(
-                &tx,
-                &sender.id,
-                &Receipt::file_name_for(&claimed.name, sender.writes),
-            )?;
-            tx.insert_outbox(
-                &sender.id,
-                &receipt_name,
-                "receipt",
-                &receipt.render(&sender),
-                Some(file_id),
-                &processed_at,
-            )?;
+            let mut receipt_name = String::new();
+            for (name, content) in receipt.renderings(&sender) {
+                let name = free_outbox_name(&tx, &sender.id, &name)?;
+                tx.insert_outbox(
+                    &sender.id,
+                    &name,
+                    "receipt",
+                    &content,
+                    Some(file_id),
+                    &processed_at,
+                )?;
+                if receipt_name.is_empty() {
+                    receipt_name = name;
+                }
+            }
             tx.commit()?;
             break (file_id, destination, settled, receipt_name);
         };

@@ -42,23 +42,23 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// The receipt's file name for an inbound file name (before any numbering).
-    pub fn file_name_for(inbound_name: &str, dialect: OutboundDialect) -> String {
-        match dialect {
-            OutboundDialect::Csv => format!("receipt-{inbound_name}.csv"),
-            OutboundDialect::Xml => format!("receipt-{inbound_name}.xml"),
-        }
-    }
-
-    /// Renders the receipt for a sender.
-    pub fn render(&self, sender: &Sender) -> Vec<u8> {
+    /// The receipt files for a sender, as (name before any numbering, content): the CSV
+    /// always, and the XML as well where the sender reads XML (SPEC §5.4).
+    pub fn renderings(&self, sender: &Sender) -> Vec<(String, Vec<u8>)> {
+        let inbound = &self.file_name;
+        let mut files = vec![(format!("receipt-{inbound}.csv"), self.render_csv(sender))];
         match sender.writes {
-            OutboundDialect::Csv => self.render_csv(sender),
-            OutboundDialect::Xml => self.render_xml().into_bytes(),
+            OutboundDialect::Csv => {}
+            OutboundDialect::Xml => files.push((
+                format!("receipt-{inbound}.xml"),
+                self.render_xml().into_bytes(),
+            )),
         }
+        files
     }
 
-    fn render_csv(&self, sender: &Sender) -> Vec<u8> {
+    /// The CSV receipt in the sender's dialect and encoding.
+    pub fn render_csv(&self, sender: &Sender) -> Vec<u8> {
         let mut writer = csv::WriterBuilder::new()
             .delimiter(sender.csv.delimiter)
             .terminator(csv::Terminator::Any(b'\n'))

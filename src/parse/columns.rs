@@ -73,6 +73,15 @@ pub fn is_canonical(name: &str) -> bool {
         .any(|kind| columns_of(*kind).iter().any(|(c, _)| *c == name))
 }
 
+/// The `'static` canonical name equal to `name`, if it is one.
+pub fn canonical_static(name: &str) -> Option<&'static str> {
+    FileKind::ALL
+        .iter()
+        .flat_map(|k| columns_of(*k).iter())
+        .map(|(c, _)| *c)
+        .find(|c| *c == name)
+}
+
 /// The kind a header set belongs to, by the identifying column each kind alone has.
 pub fn kind_of_header(columns: &[&str]) -> Option<FileKind> {
     let has = |name: &str| columns.contains(&name);

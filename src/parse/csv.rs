@@ -8,41 +8,11 @@ use std::collections::BTreeMap;
 
 use crate::config::CsvDialect;
 use crate::diagnostic::{Diagnostic, Position, code};
-use crate::domain::FileKind;
-use crate::parse::columns;
-
-/// One data row: canonical column → trimmed value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawRecord {
-    pub line: u64,
-    pub fields: BTreeMap<&'static str, String>,
-}
-
-impl RawRecord {
-    /// The value of a column, `None` when absent or blank.
-    pub fn get(&self, column: &str) -> Option<&str> {
-        self.fields
-            .get(column)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    pub fn position(&self) -> Position {
-        Position::Line(self.line)
-    }
-}
-
-/// A CSV file read into raw records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvTable {
-    pub kind: FileKind,
-    pub records: Vec<RawRecord>,
-    /// Rows that could not become records (wrong number of fields).
-    pub diagnostics: Vec<Diagnostic>,
-}
+use crate::parse::columns::{self, canonical_static};
+use crate::parse::{ParsedFile, RawRecord};
 
 /// Reads CSV text. `Err` holds the problems that make the whole file unreadable.
-pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagnostic>> {
+pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Diagnostic>> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(dialect.delimiter)
         .has_headers(false)
@@ -194,12 +164,17 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<CsvTable, Vec<Diagn
                 fields.entry(c).or_insert_with(|| value.clone());
             }
         }
-        records.push(RawRecord { line, fields });
+        records.push(RawRecord {
+            position: Position::Line(line),
+            fields,
+        });
     }
-    Ok(CsvTable {
+    Ok(ParsedFile {
         kind,
         records,
         diagnostics,
+        skipped: 0,
+        decimal_separator: dialect.decimal_separator,
     })
 }
 
@@ -236,15 +211,6 @@ impl<'t> LineIndex<'t> {
     }
 }
 
-/// The `'static` canonical name equal to `name`, if it is one.
-fn canonical_static(name: &str) -> Option<&'static str> {
-    FileKind::ALL
-        .iter()
-        .flat_map(|k| columns::columns_of(*k).iter())
-        .map(|(c, _)| *c)
-        .find(|c| *c == name)
-}
-
 fn quoted_list(names: &[String]) -> String {
     names
         .iter()
@@ -257,6 +223,7 @@ fn quoted_list(names: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::config::CsvDialect;
+    use crate::domain::FileKind;
 
     const HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount";
 
@@ -267,8 +234,8 @@ mod tests {
         );
         let table = parse_csv(&text, &CsvDialect::default()).unwrap();
         assert_eq!(table.kind, FileKind::Invoices);
-        let lines: Vec<u64> = table.records.iter().map(|r| r.line).collect();
-        assert_eq!(lines, [2, 4], "{table:?}");
+        let lines: Vec<_> = table.records.iter().map(|r| r.position.clone()).collect();
+        assert_eq!(lines, [Position::Line(2), Position::Line(4)], "{table:?}");
         assert_eq!(table.records[0].get("address"), Some("Storgata 1; 2. etg"));
         assert!(table.diagnostics.is_empty());
     }

@@ -127,7 +127,7 @@ impl Store {
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
-            tracing::info!(version = i + 1, "database schema migrated");
+            tracing::debug!(version = i + 1, "database schema migrated");
         }
         Ok(())
     }

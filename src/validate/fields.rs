@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use crate::diagnostic::{Diagnostic, code};
 use crate::money::{self, AmountError};
-use crate::parse::csv::RawRecord;
+use crate::parse::RawRecord;
 
 /// The longest text value accepted in any field; longer values are almost always a broken
 /// export (a whole row in one quoted field).

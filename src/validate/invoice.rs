@@ -9,7 +9,7 @@ use crate::diagnostic::{Diagnostic, Position, code};
 use crate::domain::{DebtorType, DocumentType};
 use crate::identifiers;
 use crate::money;
-use crate::parse::csv::RawRecord;
+use crate::parse::RawRecord;
 use crate::reference;
 use crate::validate::Context;
 use crate::validate::fields::{Fields, shorten};
@@ -92,8 +92,9 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn validate_invoice(
     ctx: Context<'_>,
     record: &RawRecord,
+    decimal_separator: char,
 ) -> Result<InvoiceRecord, Vec<Diagnostic>> {
-    let mut f = Fields::new(record, "invoice_no", ctx.sender.csv.decimal_separator);
+    let mut f = Fields::new(record, "invoice_no", decimal_separator);
     let creditor = creditor_for(ctx, &mut f);
 
     let invoice_no = f.required_text("invoice_no");
@@ -200,12 +201,19 @@ pub fn validate_invoice(
     let amount = positive_minor(&mut f, "amount", true);
     let reminder_fee_minor = non_negative_minor(&mut f, "reminder_fee").unwrap_or(0);
     let paid_minor = non_negative_minor(&mut f, "paid_amount").unwrap_or(0);
-    if document_type == DocumentType::CreditNote && (reminder_fee_minor > 0 || paid_minor > 0) {
-        f.problem(
-            "paid_amount",
-            code::BAD_VALUE,
-            "a credit note carries neither reminder_fee nor paid_amount",
-        );
+    if document_type == DocumentType::CreditNote {
+        for (column, value) in [
+            ("reminder_fee", reminder_fee_minor),
+            ("paid_amount", paid_minor),
+        ] {
+            if value > 0 {
+                f.problem(
+                    column,
+                    code::BAD_VALUE,
+                    format!("a credit note carries no {column}; leave it empty"),
+                );
+            }
+        }
     }
     if let Some(amount) = amount
         && paid_minor >= amount

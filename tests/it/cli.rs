@@ -139,7 +139,11 @@ fn check_prints_the_receipt_and_changes_nothing() {
     assert_eq!(ws.case_list(), before);
 
     let unknown = ws.run(&["check", "--sender", "nobody", file.to_str().unwrap()]);
-    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "an unknown sender is a usage error"
+    );
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no sender `nobody`"));
 }
 
