@@ -6,9 +6,42 @@ use crate::decode::decode;
 use crate::detect::{Sniffed, sniff};
 use crate::diagnostic::{Diagnostic, Position, code};
 use crate::domain::{FileKind, InboundFormat};
+use crate::parse::ParsedFile;
 use crate::parse::csv::parse_csv;
 use crate::validate::Context;
+use crate::validate::instruction::{InstructionRecord, validate_instruction};
 use crate::validate::invoice::{InvoiceRecord, validate_invoice};
+use crate::validate::payment::{PaymentRecord, validate_payment};
+
+/// The typed records of a file; a file holds one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Records {
+    Invoices(Vec<InvoiceRecord>),
+    Payments(Vec<PaymentRecord>),
+    Instructions(Vec<InstructionRecord>),
+}
+
+impl Records {
+    pub fn kind(&self) -> FileKind {
+        match self {
+            Records::Invoices(_) => FileKind::Invoices,
+            Records::Payments(_) => FileKind::Payments,
+            Records::Instructions(_) => FileKind::Instructions,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Invoices(r) => r.len(),
+            Records::Payments(r) => r.len(),
+            Records::Instructions(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// What a file turned out to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,13 +52,15 @@ pub enum Analysis {
         kind: Option<FileKind>,
         diagnostics: Vec<Diagnostic>,
     },
-    /// Invoice and credit note rows.
-    Invoices {
+    /// The file was read: its valid records, and a diagnostic per invalid one.
+    Read {
         format: InboundFormat,
-        /// Data rows read, valid or not.
+        /// Records read, valid or not.
         total: u64,
-        records: Vec<InvoiceRecord>,
-        /// Problems of individual rows, in file order.
+        /// Entries passed over on purpose (debits in a bank statement), counted in the receipt.
+        skipped: u64,
+        records: Records,
+        /// Problems of individual records, in file order.
         diagnostics: Vec<Diagnostic>,
     },
 }
@@ -36,6 +71,16 @@ impl Analysis {
             format,
             kind: None,
             diagnostics: vec![diagnostic],
+        }
+    }
+
+    /// The detected format and kind, as far as they are known.
+    pub fn format_and_kind(&self) -> (Option<InboundFormat>, Option<FileKind>) {
+        match self {
+            Analysis::Unreadable { format, kind, .. } => (*format, *kind),
+            Analysis::Read {
+                format, records, ..
+            } => (Some(*format), Some(records.kind())),
         }
     }
 }
@@ -96,84 +141,95 @@ pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
             ),
         );
     }
+    match parse(format, bytes, ctx) {
+        Ok(parsed) => validate(format, parsed, ctx),
+        Err(diagnostics) => Analysis::Unreadable {
+            format: Some(format),
+            kind: None,
+            diagnostics,
+        },
+    }
+}
+
+/// Decodes and parses a file of a known format.
+fn parse(
+    format: InboundFormat,
+    bytes: &[u8],
+    ctx: Context<'_>,
+) -> Result<ParsedFile, Vec<Diagnostic>> {
     match format {
-        InboundFormat::Csv => analyse_csv(bytes, ctx),
+        InboundFormat::Csv => {
+            let text = decode(bytes, ctx.sender.csv.encoding).map_err(|e| {
+                vec![Diagnostic::at(
+                    Position::Line(e.line),
+                    code::BAD_ENCODING,
+                    e.to_string(),
+                )]
+            })?;
+            parse_csv(&text, &ctx.sender.csv)
+        }
         InboundFormat::Peppol
         | InboundFormat::KravflytXml
         | InboundFormat::Camt053
         | InboundFormat::Camt054
         | InboundFormat::OcrGiro
-        | InboundFormat::BgMax => Analysis::unreadable(
-            Some(format),
-            Diagnostic::file(
-                code::UNSUPPORTED_FORMAT,
-                format!(
-                    "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
-                ),
+        | InboundFormat::BgMax => Err(vec![Diagnostic::file(
+            code::UNSUPPORTED_FORMAT,
+            format!(
+                "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
             ),
-        ),
+        )]),
     }
 }
 
-fn analyse_csv(bytes: &[u8], ctx: Context<'_>) -> Analysis {
-    let dialect = &ctx.sender.csv;
-    let text = match decode(bytes, dialect.encoding) {
-        Ok(text) => text,
-        Err(e) => {
-            return Analysis::unreadable(
-                Some(InboundFormat::Csv),
-                Diagnostic::at(Position::Line(e.line), code::BAD_ENCODING, e.to_string()),
-            );
-        }
-    };
-    let table = match parse_csv(&text, dialect) {
-        Ok(table) => table,
-        Err(diagnostics) => {
-            return Analysis::Unreadable {
-                format: Some(InboundFormat::Csv),
-                kind: None,
-                diagnostics,
-            };
-        }
-    };
-    let total = (table.records.len() + table.diagnostics.len()) as u64;
-    if total == 0 {
+/// Validates every raw record of a parsed file by its kind.
+fn validate(format: InboundFormat, parsed: ParsedFile, ctx: Context<'_>) -> Analysis {
+    let total = (parsed.records.len() + parsed.diagnostics.len()) as u64;
+    if total == 0 && parsed.skipped == 0 {
         return Analysis::Unreadable {
-            format: Some(InboundFormat::Csv),
-            kind: Some(table.kind),
+            format: Some(format),
+            kind: Some(parsed.kind),
             diagnostics: vec![Diagnostic::file(
                 code::EMPTY_FILE,
-                "the file has a header but no rows",
+                "the file holds no records",
             )],
         };
     }
-    match table.kind {
-        FileKind::Invoices => {
-            let mut records = Vec::with_capacity(table.records.len());
-            let mut diagnostics = table.diagnostics;
-            for raw in &table.records {
-                match validate_invoice(ctx, raw, table.decimal_separator) {
-                    Ok(record) => records.push(record),
-                    Err(mut problems) => diagnostics.append(&mut problems),
-                }
-            }
-            diagnostics.sort_by(|a, b| a.position.cmp(&b.position));
-            Analysis::Invoices {
-                format: InboundFormat::Csv,
-                total,
-                records,
-                diagnostics,
+    let mut diagnostics = parsed.diagnostics;
+    let separator = parsed.decimal_separator;
+    fn typed<T>(
+        raws: &[crate::parse::RawRecord],
+        diagnostics: &mut Vec<Diagnostic>,
+        check: impl Fn(&crate::parse::RawRecord) -> Result<T, Vec<Diagnostic>>,
+    ) -> Vec<T> {
+        let mut out = Vec::with_capacity(raws.len());
+        for raw in raws {
+            match check(raw) {
+                Ok(record) => out.push(record),
+                Err(mut problems) => diagnostics.append(&mut problems),
             }
         }
-        kind @ (FileKind::Payments | FileKind::Instructions) => Analysis::Unreadable {
-            format: Some(InboundFormat::Csv),
-            kind: Some(kind),
-            diagnostics: vec![Diagnostic::file(
-                code::NOT_SUPPORTED_YET,
-                format!(
-                    "{kind} files are recognised but not applied by this version of kravflyt yet; the file is kept in rejected/ and can be dropped again after an upgrade"
-                ),
-            )],
-        },
+        out
+    }
+    let records = match parsed.kind {
+        FileKind::Invoices => Records::Invoices(typed(&parsed.records, &mut diagnostics, |r| {
+            validate_invoice(ctx, r, separator)
+        })),
+        FileKind::Payments => Records::Payments(typed(&parsed.records, &mut diagnostics, |r| {
+            validate_payment(ctx, r, separator)
+        })),
+        FileKind::Instructions => {
+            Records::Instructions(typed(&parsed.records, &mut diagnostics, |r| {
+                validate_instruction(ctx, r, separator)
+            }))
+        }
+    };
+    diagnostics.sort_by(|a, b| a.position.cmp(&b.position));
+    Analysis::Read {
+        format,
+        total,
+        skipped: parsed.skipped,
+        records,
+        diagnostics,
     }
 }

@@ -45,6 +45,12 @@ pub mod code {
     pub const UNKNOWN_COLUMN: &str = "unknown_column";
     pub const DUPLICATE_COLUMN: &str = "duplicate_column";
     pub const UNREADABLE_FILE: &str = "unreadable_file";
+    /// XML that is not well-formed, nested too deep, or otherwise unreadable as XML.
+    pub const MALFORMED_XML: &str = "malformed_xml";
+    /// A fixed-width record of the wrong length or an unknown record type.
+    pub const BAD_RECORD: &str = "bad_record";
+    /// A bank file whose end or deposit records disagree with its transactions.
+    pub const BAD_CONTROL_TOTAL: &str = "bad_control_total";
     pub const DUPLICATE_FILE: &str = "duplicate_file";
     // One record.
     pub const BAD_ROW: &str = "bad_row";

@@ -142,6 +142,35 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where money was paid: to the agency's account, or to the creditor directly.
+    PaymentKind { Bank => "bank", Direct => "direct" }
+}
+
+text_enum! {
+    /// What an instruction asks for (SPEC §5.1, §6.4).
+    Action {
+        Dispute => "dispute",
+        DisputeReply => "dispute_reply",
+        Pause => "pause",
+        Resume => "resume",
+        Withdraw => "withdraw",
+        WriteOff => "write_off",
+        Legal => "legal",
+        AssignPayment => "assign_payment",
+    }
+}
+
+text_enum! {
+    /// The creditor's answer to a dispute.
+    DisputeOutcome {
+        Maintain => "maintain",
+        Accept => "accept",
+        Legal => "legal",
+        Withdraw => "withdraw",
+    }
+}
+
+text_enum! {
     /// Balance components of a case; every posting belongs to one.
     Component {
         Principal => "principal",

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use crate::analysis::{Analysis, analyse};
+use crate::analysis::{Analysis, Records, analyse};
 use crate::apply::{ApplyContext, RecordOutcome, apply_invoices};
 use crate::config::{Config, Sender};
 use crate::diagnostic::{Diagnostic, code};
@@ -97,6 +97,7 @@ struct Settled {
     kind: Option<FileKind>,
     status: FileStatus,
     total: u64,
+    skipped: u64,
     accepted: u64,
     unchanged: u64,
     diagnostics: Vec<Diagnostic>,
@@ -328,6 +329,7 @@ impl Engine {
                     settled.accepted,
                     settled.unchanged,
                     settled.rejected(),
+                    settled.skipped,
                 ],
             )?;
             let receipt = Receipt {
@@ -340,6 +342,7 @@ impl Engine {
                 accepted: settled.accepted,
                 unchanged: settled.unchanged,
                 rejected: settled.rejected(),
+                skipped: settled.skipped,
                 diagnostics: settled.diagnostics.clone(),
             };
             let mut receipt_name = String::new();
@@ -439,112 +442,96 @@ fn settle(
     analysis: &Analysis,
     all_or_nothing: Option<Vec<Diagnostic>>,
 ) -> Result<(Settled, Option<Vec<Diagnostic>>), StoreError> {
-    let (format, kind) = match analysis {
-        Analysis::Unreadable { format, kind, .. } => (*format, *kind),
-        Analysis::Invoices { format, .. } => (Some(*format), Some(FileKind::Invoices)),
+    let (format, kind) = analysis.format_and_kind();
+    let skipped = match analysis {
+        Analysis::Read { skipped, .. } => *skipped,
+        Analysis::Unreadable { .. } => 0,
+    };
+    let settled = |status, total, accepted, unchanged, diagnostics| Settled {
+        format,
+        kind,
+        status,
+        total,
+        skipped,
+        accepted,
+        unchanged,
+        diagnostics,
     };
     if let Some(earlier) = duplicate {
-        let settled = Settled {
-            format,
-            kind,
-            status: FileStatus::Duplicate,
-            total: 0,
-            accepted: 0,
-            unchanged: 0,
-            diagnostics: vec![Diagnostic::file(
-                code::DUPLICATE_FILE,
-                format!(
-                    "the same content was already delivered as `{}` (processed as of {}); nothing was applied again",
-                    earlier.original_name, earlier.business_date
-                ),
-            )],
-        };
-        return Ok((settled, None));
+        let message = format!(
+            "the same content was already delivered as `{}` (processed as of {}); nothing was applied again",
+            earlier.original_name, earlier.business_date
+        );
+        let diagnostics = vec![Diagnostic::file(code::DUPLICATE_FILE, message)];
+        return Ok((settled(FileStatus::Duplicate, 0, 0, 0, diagnostics), None));
     }
-    match analysis {
-        Analysis::Unreadable { diagnostics, .. } => Ok((
-            Settled {
-                format,
-                kind,
-                status: FileStatus::Rejected,
-                total: 0,
-                accepted: 0,
-                unchanged: 0,
-                diagnostics: diagnostics.clone(),
-            },
-            None,
-        )),
-        Analysis::Invoices {
+    let (total, records, diagnostics) = match analysis {
+        Analysis::Unreadable { diagnostics, .. } => {
+            return Ok((
+                settled(FileStatus::Rejected, 0, 0, 0, diagnostics.clone()),
+                None,
+            ));
+        }
+        Analysis::Read {
             total,
             records,
             diagnostics,
             ..
-        } => {
-            if let Some(diagnostics) = all_or_nothing {
-                return Ok((
-                    Settled {
-                        format,
-                        kind,
-                        status: FileStatus::Rejected,
-                        total: *total,
-                        accepted: 0,
-                        unchanged: 0,
-                        diagnostics,
-                    },
-                    None,
-                ));
-            }
-            let apply_ctx = ApplyContext {
-                config: ctx.config,
-                business_date: ctx.business_date,
-                file_id: ctx.file_id,
-            };
-            let outcomes = apply_invoices(tx, apply_ctx, records)?;
-            let mut all = diagnostics.clone();
-            let mut accepted = 0;
-            let mut unchanged = 0;
-            for outcome in outcomes {
-                match outcome {
-                    RecordOutcome::Applied => accepted += 1,
-                    RecordOutcome::Unchanged => unchanged += 1,
-                    RecordOutcome::Rejected(d) => all.push(d),
-                }
-            }
-            all.sort_by(|a, b| a.position.cmp(&b.position));
-            let rejected = total - accepted - unchanged;
-            if rejected > 0 && ctx.sender.on_invalid_record == OnInvalidRecord::RejectFile {
-                return Ok((
-                    Settled {
-                        format,
-                        kind,
-                        status: FileStatus::Rejected,
-                        total: *total,
-                        accepted: 0,
-                        unchanged: 0,
-                        diagnostics: all.clone(),
-                    },
-                    Some(all),
-                ));
-            }
-            let status = match (rejected, accepted + unchanged) {
-                (0, _) => FileStatus::Accepted,
-                (_, 0) => FileStatus::Rejected,
-                _ => FileStatus::PartlyAccepted,
-            };
-            Ok((
-                Settled {
-                    format,
-                    kind,
-                    status,
-                    total: *total,
-                    accepted,
-                    unchanged,
-                    diagnostics: all,
-                },
-                None,
-            ))
+        } => (*total, records, diagnostics),
+    };
+    if let Some(diagnostics) = all_or_nothing {
+        return Ok((
+            settled(FileStatus::Rejected, total, 0, 0, diagnostics),
+            None,
+        ));
+    }
+    let apply_ctx = ApplyContext {
+        config: ctx.config,
+        business_date: ctx.business_date,
+        file_id: ctx.file_id,
+    };
+    let outcomes = match records {
+        Records::Invoices(invoices) => apply_invoices(tx, apply_ctx, invoices)?,
+        Records::Payments(_) | Records::Instructions(_) => {
+            // Read and checked, but this version cannot apply them: say so, list what is wrong
+            // with the invalid ones, and let the sender deliver the file again after an upgrade
+            // (a rejected file is not a duplicate).
+            let kind = records.kind();
+            let mut all = vec![Diagnostic::file(
+                code::NOT_SUPPORTED_YET,
+                format!(
+                    "{} valid {kind} record(s) were read, but {kind} files are not applied by this version of kravflyt yet; nothing was applied, send the file again after an upgrade",
+                    records.len()
+                ),
+            )];
+            all.extend(diagnostics.iter().cloned());
+            return Ok((settled(FileStatus::Rejected, total, 0, 0, all), None));
+        }
+    };
+    let mut all = diagnostics.clone();
+    let mut accepted = 0;
+    let mut unchanged = 0;
+    for outcome in outcomes {
+        match outcome {
+            RecordOutcome::Applied => accepted += 1,
+            RecordOutcome::Unchanged => unchanged += 1,
+            RecordOutcome::Rejected(d) => all.push(d),
         }
     }
+    all.sort_by(|a, b| a.position.cmp(&b.position));
+    let rejected = total - accepted - unchanged;
+    if rejected > 0 && ctx.sender.on_invalid_record == OnInvalidRecord::RejectFile {
+        return Ok((
+            settled(FileStatus::Rejected, total, 0, 0, all.clone()),
+            Some(all),
+        ));
+    }
+    let status = match (rejected, accepted + unchanged) {
+        (0, _) => FileStatus::Accepted,
+        (_, 0) => FileStatus::Rejected,
+        _ => FileStatus::PartlyAccepted,
+    };
+    Ok((settled(status, total, accepted, unchanged, all), None))
 }
 
 /// The first free name for a file in `folder`: never an existing file, never a destination
@@ -654,6 +641,7 @@ pub fn check_file(
         accepted: settled.accepted,
         unchanged: settled.unchanged,
         rejected: settled.rejected(),
+        skipped: settled.skipped,
         diagnostics: settled.diagnostics,
     })
 }

@@ -18,6 +18,7 @@ pub const RECEIPT_COLUMNS: &[&str] = &[
     "accepted",
     "unchanged",
     "rejected",
+    "skipped",
     "position",
     "record_key",
     "field",
@@ -37,6 +38,8 @@ pub struct Receipt {
     pub accepted: u64,
     pub unchanged: u64,
     pub rejected: u64,
+    /// Entries passed over on purpose (debits in a bank statement).
+    pub skipped: u64,
     /// Problems in file order: file-level ones first, then by position.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -63,8 +66,14 @@ impl Receipt {
             .delimiter(sender.csv.delimiter)
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(Vec::new());
-        let counts =
-            [self.records, self.accepted, self.unchanged, self.rejected].map(|n| n.to_string());
+        let counts = [
+            self.records,
+            self.accepted,
+            self.unchanged,
+            self.rejected,
+            self.skipped,
+        ]
+        .map(|n| n.to_string());
         let mut rows: Vec<Vec<String>> =
             vec![RECEIPT_COLUMNS.iter().map(|c| c.to_string()).collect()];
         rows.push(
@@ -79,6 +88,7 @@ impl Receipt {
                 &counts[1],
                 &counts[2],
                 &counts[3],
+                &counts[4],
                 "",
                 "",
                 "",
@@ -92,11 +102,11 @@ impl Receipt {
         for d in &self.diagnostics {
             let mut row = vec![String::new(); RECEIPT_COLUMNS.len()];
             row[0] = "error".into();
-            row[10] = d.position.to_string();
-            row[11] = neutralise(d.record_key.as_deref().unwrap_or(""));
-            row[12] = d.field.clone().unwrap_or_default();
-            row[13] = d.code.to_owned();
-            row[14] = neutralise(&d.message);
+            row[11] = d.position.to_string();
+            row[12] = neutralise(d.record_key.as_deref().unwrap_or(""));
+            row[13] = d.field.clone().unwrap_or_default();
+            row[14] = d.code.to_owned();
+            row[15] = neutralise(&d.message);
             rows.push(row);
         }
         for row in rows {
@@ -129,6 +139,7 @@ impl Receipt {
         element("accepted", &self.accepted.to_string());
         element("unchanged", &self.unchanged.to_string());
         element("rejected", &self.rejected.to_string());
+        element("skipped", &self.skipped.to_string());
         for d in &self.diagnostics {
             out.push_str("  <error>\n");
             for (name, value) in [

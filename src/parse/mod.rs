@@ -6,6 +6,12 @@
 
 pub mod columns;
 pub mod csv;
+pub mod xml;
+pub mod peppol;
+pub mod camt;
+pub mod kravflyt_xml;
+pub mod ocr_giro;
+pub mod bgmax;
 
 use std::collections::BTreeMap;
 

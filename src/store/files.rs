@@ -105,18 +105,20 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Settles a file's format, kind, status and counts (total, accepted, unchanged, rejected).
+    /// Settles a file's format, kind, status and counts (total, accepted, unchanged, rejected,
+    /// skipped).
     pub fn finish_file(
         &self,
         file_id: i64,
         format: Option<InboundFormat>,
         kind: Option<FileKind>,
         status: FileStatus,
-        counts: [u64; 4],
+        counts: [u64; 5],
     ) -> Result<(), StoreError> {
         self.tx.execute(
             "UPDATE inbound_files SET format = ?2, kind = ?3, status = ?4, records_total = ?5,
-                 records_accepted = ?6, records_unchanged = ?7, records_rejected = ?8
+                 records_accepted = ?6, records_unchanged = ?7, records_rejected = ?8,
+                 records_skipped = ?9
              WHERE id = ?1",
             rusqlite::params![
                 file_id,
@@ -127,6 +129,7 @@ impl Tx<'_> {
                 counts[1] as i64,
                 counts[2] as i64,
                 counts[3] as i64,
+                counts[4] as i64,
             ],
         )?;
         Ok(())

@@ -21,6 +21,8 @@ CREATE TABLE inbound_files (
     records_accepted  INTEGER NOT NULL,
     records_unchanged INTEGER NOT NULL,
     records_rejected  INTEGER NOT NULL,
+    -- Entries passed over on purpose (debits in a bank statement).
+    records_skipped   INTEGER NOT NULL DEFAULT 0,
     duplicate_of      INTEGER REFERENCES inbound_files(id),
     business_date     TEXT NOT NULL,
     processed_at      TEXT NOT NULL,

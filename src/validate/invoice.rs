@@ -95,7 +95,9 @@ pub fn validate_invoice(
     decimal_separator: char,
 ) -> Result<InvoiceRecord, Vec<Diagnostic>> {
     let mut f = Fields::new(record, "invoice_no", decimal_separator);
-    let creditor = creditor_for(ctx, &mut f);
+    let creditor = f
+        .required_text("creditor_id")
+        .and_then(|id| super::check_creditor(ctx, &mut f, &id));
 
     let invoice_no = f.required_text("invoice_no");
     let document_type = f
@@ -297,40 +299,6 @@ pub fn validate_invoice(
             code::BAD_ROW,
             "the row is incomplete",
         )]),
-    }
-}
-
-/// The creditor of the row, if it exists and the sender may act for it.
-fn creditor_for<'c>(ctx: Context<'c>, f: &mut Fields<'_>) -> Option<&'c Creditor> {
-    let id = f.required_text("creditor_id")?;
-    let allowed = ctx.sender.may_act_for(&id);
-    match ctx.config.creditor(&id) {
-        Some(creditor) if allowed => Some(creditor),
-        // A sender learns nothing about creditors it does not act for, not even whether the
-        // agency has them.
-        _ if !allowed => {
-            f.problem(
-                "creditor_id",
-                code::CREDITOR_NOT_ALLOWED,
-                format!(
-                    "sender `{}` does not act for creditor `{}`; check creditor_id, or ask the agency to add the creditor to this sender",
-                    ctx.sender.id,
-                    shorten(&id)
-                ),
-            );
-            None
-        }
-        _ => {
-            f.problem(
-                "creditor_id",
-                code::UNKNOWN_CREDITOR,
-                format!(
-                    "creditor `{}` is not a creditor of the agency",
-                    shorten(&id)
-                ),
-            );
-            None
-        }
     }
 }
 

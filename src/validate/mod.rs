@@ -1,15 +1,52 @@
 //! Validation: raw records → typed records, or diagnostics saying what is wrong and where.
 //!
-//! Pure: the configuration is an argument; no files, database or clock.
+//! Pure: the configuration is an argument; no files, database or clock. Every format's parser
+//! produces the same raw records, so a CSV row, a PEPPOL invoice and a bank transaction are
+//! checked by the same code.
 
 pub mod fields;
 pub mod invoice;
+pub mod payment;
+pub mod instruction;
 
-use crate::config::{Config, Sender};
+use crate::config::{Config, Creditor, Sender};
+use crate::diagnostic::code;
+use crate::validate::fields::{Fields, shorten};
 
 /// What validation needs to know about who sent a file.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
     pub config: &'a Config,
     pub sender: &'a Sender,
+}
+
+/// The creditor `id`, if it exists and the sender may act for it; otherwise a diagnostic on
+/// `creditor_id`.
+pub fn check_creditor<'c>(ctx: Context<'c>, f: &mut Fields<'_>, id: &str) -> Option<&'c Creditor> {
+    let allowed = ctx.sender.may_act_for(id);
+    match ctx.config.creditor(id) {
+        Some(creditor) if allowed => Some(creditor),
+        // A sender learns nothing about creditors it does not act for, not even whether the
+        // agency has them.
+        _ if !allowed => {
+            f.problem(
+                "creditor_id",
+                code::CREDITOR_NOT_ALLOWED,
+                format!(
+                    "sender `{}` does not act for creditor `{}`; check creditor_id, or ask the agency to add the creditor to this sender",
+                    ctx.sender.id,
+                    shorten(id)
+                ),
+            );
+            None
+        }
+        _ => {
+            f.problem(
+                "creditor_id",
+                code::UNKNOWN_CREDITOR,
+                format!("creditor `{}` is not a creditor of the agency", shorten(id)),
+            );
+            None
+        }
+    }
 }

@@ -1,0 +1,1 @@
+//! Bankgirot BgMax (Sweden): records 01–70 → bank payment records, deposit and end totals checked.
