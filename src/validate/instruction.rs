@@ -114,7 +114,7 @@ pub fn validate_instruction(
         }
     }
     let amount_minor = match amount {
-        Some(a) if a <= Decimal::ZERO => {
+        Some(a) if a <= Decimal::ZERO && action == Some(Action::Dispute) => {
             f.problem(
                 "amount",
                 code::BAD_AMOUNT,

@@ -109,4 +109,5 @@ scenarios!(
     record_errors,
     unreadable_files,
     duplicates_and_name_clashes,
+    payment_and_instruction_rows,
 );
