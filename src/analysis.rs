@@ -1,119 +1,128 @@
-//! The pure front half of the pipeline: bytes → detected format → decoded text → raw records →
-//! typed records and diagnostics. No files, database or clock: `check` and the one-file
-//! transaction call the same function.
+//! The pure front half of the pipeline: content → detected format → decoded text → raw records
+//! → typed records and diagnostics. No files, database or clock: the content comes through
+//! [`Content`], which the pipeline implements for a file and `check` for bytes in memory.
+//!
+//! Reading streams where the format allows it (CSV): records are produced one at a time, and a
+//! pass can be repeated, so the one-file transaction applies a file of a million rows in
+//! memory bounded by a row, not by the file.
 
-use crate::decode::decode;
+use std::io::Read;
+
 use crate::detect::{Sniffed, sniff};
-use crate::diagnostic::{Diagnostic, Position, code};
+use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{FileKind, InboundFormat};
-use crate::parse::ParsedFile;
-use crate::parse::csv::parse_csv;
+use crate::parse::csv::{CsvRecords, RowProblem, decoding_reader};
+use crate::parse::{ParsedFile, RawRecord};
 use crate::validate::Context;
 use crate::validate::instruction::{InstructionRecord, validate_instruction};
 use crate::validate::invoice::{InvoiceRecord, validate_invoice};
 use crate::validate::payment::{PaymentRecord, validate_payment};
 
-/// The typed records of a file; a file holds one kind.
+/// How many bytes of a file are read to detect its format.
+pub const HEAD_BYTES: u64 = 64 * 1024;
+
+/// The content of an inbound file, readable from the start as often as needed.
+pub trait Content {
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>>;
+}
+
+impl Content for &[u8] {
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(*self))
+    }
+}
+
+/// A file that cannot be read at all: it goes to `rejected/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Records {
-    Invoices(Vec<InvoiceRecord>),
-    Payments(Vec<PaymentRecord>),
-    Instructions(Vec<InstructionRecord>),
+pub struct Unreadable {
+    pub format: Option<InboundFormat>,
+    pub kind: Option<FileKind>,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Records {
-    pub fn kind(&self) -> FileKind {
-        match self {
-            Records::Invoices(_) => FileKind::Invoices,
-            Records::Payments(_) => FileKind::Payments,
-            Records::Instructions(_) => FileKind::Instructions,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        match self {
-            Records::Invoices(r) => r.len(),
-            Records::Payments(r) => r.len(),
-            Records::Instructions(r) => r.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// What a file turned out to hold.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Analysis {
-    /// The file cannot be read at all; it goes to `rejected/`.
-    Unreadable {
-        format: Option<InboundFormat>,
-        kind: Option<FileKind>,
-        diagnostics: Vec<Diagnostic>,
-    },
-    /// The file was read: its valid records, and a diagnostic per invalid one.
-    Read {
-        format: InboundFormat,
-        /// Records read, valid or not.
-        total: u64,
-        /// Entries passed over on purpose (debits in a bank statement), counted in the receipt.
-        skipped: u64,
-        records: Records,
-        /// Problems of individual records, in file order.
-        diagnostics: Vec<Diagnostic>,
-    },
-}
-
-impl Analysis {
-    fn unreadable(format: Option<InboundFormat>, diagnostic: Diagnostic) -> Analysis {
-        Analysis::Unreadable {
+impl Unreadable {
+    fn new(format: Option<InboundFormat>, diagnostic: Diagnostic) -> Self {
+        Unreadable {
             format,
             kind: None,
             diagnostics: vec![diagnostic],
         }
     }
-
-    /// The detected format and kind, as far as they are known.
-    pub fn format_and_kind(&self) -> (Option<InboundFormat>, Option<FileKind>) {
-        match self {
-            Analysis::Unreadable { format, kind, .. } => (*format, *kind),
-            Analysis::Read {
-                format, records, ..
-            } => (Some(*format), Some(records.kind())),
-        }
-    }
 }
 
-/// Reads one file as `ctx.sender` delivered it.
-pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
-    let format = match sniff(bytes) {
+/// A file whose format and kind are known and whose records can be read.
+#[derive(Debug)]
+pub struct Readable {
+    pub format: InboundFormat,
+    pub kind: FileKind,
+    source: Source,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// Streamed from the content on every pass.
+    Csv,
+    /// Parsed whole (XML and fixed-width bank files, which are small or must have their
+    /// control totals checked before any record counts).
+    Parsed(ParsedFile),
+}
+
+/// One record of a pass, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    Invoice(InvoiceRecord),
+    Payment(PaymentRecord),
+    Instruction(InstructionRecord),
+    /// A record that failed validation or could not be read, with every problem found.
+    Invalid(Vec<Diagnostic>),
+    /// The file cannot be read past here: the whole file is unreadable.
+    Fatal(Diagnostic),
+}
+
+/// Detects the format, checks the sender may deliver it, and prepares reading: reads the CSV
+/// header, or parses the whole of a format that is read whole.
+pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreadable> {
+    let io_problem = |e: std::io::Error| {
+        Unreadable::new(
+            None,
+            Diagnostic::file(
+                code::UNREADABLE_FILE,
+                format!("the file cannot be read: {e}"),
+            ),
+        )
+    };
+    let mut head = Vec::new();
+    content
+        .open()
+        .and_then(|r| r.take(HEAD_BYTES).read_to_end(&mut head))
+        .map_err(io_problem)?;
+    let format = match sniff(&head) {
         Sniffed::Empty => {
-            return Analysis::unreadable(
+            return Err(Unreadable::new(
                 None,
                 Diagnostic::file(code::EMPTY_FILE, "the file is empty"),
-            );
+            ));
         }
         Sniffed::Binary => {
-            return Analysis::unreadable(
+            return Err(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNKNOWN_FORMAT,
                     "the file is binary, not text: kravflyt reads CSV, XML, OCR giro and BgMax files; was a spreadsheet or an archive uploaded by mistake?",
                 ),
-            );
+            ));
         }
         Sniffed::XmlWithDtd => {
-            return Analysis::unreadable(
+            return Err(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNREADABLE_FILE,
                     "the XML declares a DTD or entities, which kravflyt never reads; export the file without a DOCTYPE",
                 ),
-            );
+            ));
         }
         Sniffed::UnknownXml { root, namespace } => {
-            return Analysis::unreadable(
+            return Err(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNKNOWN_FORMAT,
@@ -122,14 +131,14 @@ pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
                         namespace.as_deref().unwrap_or("none")
                     ),
                 ),
-            );
+            ));
         }
         Sniffed::Format(format) => format,
         Sniffed::Text => InboundFormat::Csv,
     };
     if !ctx.sender.reads.contains(&format) {
         let allowed: Vec<&str> = ctx.sender.reads.iter().map(|f| f.as_str()).collect();
-        return Analysis::unreadable(
+        return Err(Unreadable::new(
             Some(format),
             Diagnostic::file(
                 code::FORMAT_NOT_ACCEPTED,
@@ -139,97 +148,117 @@ pub fn analyse(bytes: &[u8], ctx: Context<'_>) -> Analysis {
                     allowed.join(", ")
                 ),
             ),
-        );
+        ));
     }
-    match parse(format, bytes, ctx) {
-        Ok(parsed) => validate(format, parsed, ctx),
-        Err(diagnostics) => Analysis::Unreadable {
-            format: Some(format),
-            kind: None,
-            diagnostics,
-        },
-    }
-}
-
-/// Decodes and parses a file of a known format.
-fn parse(
-    format: InboundFormat,
-    bytes: &[u8],
-    ctx: Context<'_>,
-) -> Result<ParsedFile, Vec<Diagnostic>> {
-    match format {
+    let unreadable = |diagnostics| Unreadable {
+        format: Some(format),
+        kind: None,
+        diagnostics,
+    };
+    let (kind, source) = match format {
         InboundFormat::Csv => {
-            let text = decode(bytes, ctx.sender.csv.encoding).map_err(|e| {
-                vec![Diagnostic::at(
-                    Position::Line(e.line),
-                    code::BAD_ENCODING,
-                    e.to_string(),
-                )]
-            })?;
-            parse_csv(&text, &ctx.sender.csv)
+            let input = content.open().map_err(io_problem)?;
+            let rows = CsvRecords::new(
+                decoding_reader(input, ctx.sender.csv.encoding),
+                &ctx.sender.csv,
+            )
+            .map_err(unreadable)?;
+            (rows.kind(), Source::Csv)
         }
         InboundFormat::Peppol
         | InboundFormat::KravflytXml
         | InboundFormat::Camt053
         | InboundFormat::Camt054
         | InboundFormat::OcrGiro
-        | InboundFormat::BgMax => Err(vec![Diagnostic::file(
-            code::UNSUPPORTED_FORMAT,
-            format!(
-                "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
-            ),
-        )]),
+        | InboundFormat::BgMax => {
+            let mut bytes = Vec::new();
+            content
+                .open()
+                .and_then(|mut r| r.read_to_end(&mut bytes))
+                .map_err(io_problem)?;
+            let parsed = parse_whole(format, &bytes).map_err(unreadable)?;
+            (parsed.kind, Source::Parsed(parsed))
+        }
+    };
+    Ok(Readable {
+        format,
+        kind,
+        source,
+    })
+}
+
+/// Parses a format that is read whole.
+fn parse_whole(format: InboundFormat, _bytes: &[u8]) -> Result<ParsedFile, Vec<Diagnostic>> {
+    Err(vec![Diagnostic::file(
+        code::UNSUPPORTED_FORMAT,
+        format!(
+            "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
+        ),
+    )])
+}
+
+impl Readable {
+    /// Entries passed over on purpose (debits in a bank statement), counted in the receipt.
+    pub fn skipped(&self) -> u64 {
+        match &self.source {
+            Source::Csv => 0,
+            Source::Parsed(parsed) => parsed.skipped,
+        }
+    }
+
+    /// One pass over the file's records, each validated as its kind.
+    pub fn records<'a>(
+        &'a self,
+        content: &'a dyn Content,
+        ctx: Context<'a>,
+    ) -> std::io::Result<Box<dyn Iterator<Item = Checked> + 'a>> {
+        let kind = self.kind;
+        match &self.source {
+            Source::Csv => {
+                let input = content.open()?;
+                let separator = ctx.sender.csv.decimal_separator;
+                let rows = match CsvRecords::new(
+                    decoding_reader(input, ctx.sender.csv.encoding),
+                    &ctx.sender.csv,
+                ) {
+                    Ok(rows) => rows,
+                    // The header was read once already; a different answer now means the
+                    // file changed under us, which a claimed file in work/ must not.
+                    Err(mut problems) => {
+                        let first = problems.remove(0);
+                        return Ok(Box::new(std::iter::once(Checked::Fatal(first))));
+                    }
+                };
+                Ok(Box::new(rows.map(move |row| match row {
+                    Ok(raw) => check(kind, ctx, &raw, separator),
+                    Err(RowProblem::Record(d)) => Checked::Invalid(vec![d]),
+                    Err(RowProblem::Fatal(d)) => Checked::Fatal(d),
+                })))
+            }
+            Source::Parsed(parsed) => {
+                let separator = parsed.decimal_separator;
+                let unreadable_rows = parsed
+                    .diagnostics
+                    .iter()
+                    .map(|d| Checked::Invalid(vec![d.clone()]));
+                let rows = parsed
+                    .records
+                    .iter()
+                    .map(move |raw| check(kind, ctx, raw, separator));
+                Ok(Box::new(unreadable_rows.chain(rows)))
+            }
+        }
     }
 }
 
-/// Validates every raw record of a parsed file by its kind.
-fn validate(format: InboundFormat, parsed: ParsedFile, ctx: Context<'_>) -> Analysis {
-    let total = (parsed.records.len() + parsed.diagnostics.len()) as u64;
-    if total == 0 && parsed.skipped == 0 {
-        return Analysis::Unreadable {
-            format: Some(format),
-            kind: Some(parsed.kind),
-            diagnostics: vec![Diagnostic::file(
-                code::EMPTY_FILE,
-                "the file holds no records",
-            )],
-        };
-    }
-    let mut diagnostics = parsed.diagnostics;
-    let separator = parsed.decimal_separator;
-    fn typed<T>(
-        raws: &[crate::parse::RawRecord],
-        diagnostics: &mut Vec<Diagnostic>,
-        check: impl Fn(&crate::parse::RawRecord) -> Result<T, Vec<Diagnostic>>,
-    ) -> Vec<T> {
-        let mut out = Vec::with_capacity(raws.len());
-        for raw in raws {
-            match check(raw) {
-                Ok(record) => out.push(record),
-                Err(mut problems) => diagnostics.append(&mut problems),
-            }
-        }
-        out
-    }
-    let records = match parsed.kind {
-        FileKind::Invoices => Records::Invoices(typed(&parsed.records, &mut diagnostics, |r| {
-            validate_invoice(ctx, r, separator)
-        })),
-        FileKind::Payments => Records::Payments(typed(&parsed.records, &mut diagnostics, |r| {
-            validate_payment(ctx, r, separator)
-        })),
+/// Validates one raw record as its file's kind.
+fn check(kind: FileKind, ctx: Context<'_>, raw: &RawRecord, separator: char) -> Checked {
+    let result = match kind {
+        FileKind::Invoices => validate_invoice(ctx, raw, separator).map(Checked::Invoice),
+        FileKind::Payments => validate_payment(ctx, raw, separator).map(Checked::Payment),
         FileKind::Instructions => {
-            Records::Instructions(typed(&parsed.records, &mut diagnostics, |r| {
-                validate_instruction(ctx, r, separator)
-            }))
+            validate_instruction(ctx, raw, separator).map(Checked::Instruction)
         }
     };
-    diagnostics.sort_by(|a, b| a.position.cmp(&b.position));
-    Analysis::Read {
-        format,
-        total,
-        skipped: parsed.skipped,
-        records,
-        diagnostics,
-    }
+    result.unwrap_or_else(Checked::Invalid)
 }

@@ -32,31 +32,17 @@ pub enum RecordOutcome {
     Rejected(Diagnostic),
 }
 
-/// Applies a file's invoice rows: invoices first, then credit notes, so a credit note may
-/// reduce an invoice further down the same file. Outcomes are returned in input order.
-pub fn apply_invoices(
+/// Applies one invoice or credit note row. The caller applies a file's invoices before its
+/// credit notes (two passes), so a credit note may reduce an invoice further down the file.
+pub fn apply_invoice_row(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
-    records: &[InvoiceRecord],
-) -> Result<Vec<RecordOutcome>, StoreError> {
-    let mut outcomes = vec![RecordOutcome::Unchanged; records.len()];
-    let invoices_then_credits = records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.document_type == DocumentType::Invoice)
-        .chain(
-            records
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.document_type == DocumentType::CreditNote),
-        );
-    for (i, record) in invoices_then_credits {
-        outcomes[i] = match record.document_type {
-            DocumentType::Invoice => apply_invoice(tx, ctx, record)?,
-            DocumentType::CreditNote => apply_credit_note(tx, ctx, record)?,
-        };
+    record: &InvoiceRecord,
+) -> Result<RecordOutcome, StoreError> {
+    match record.document_type {
+        DocumentType::Invoice => apply_invoice(tx, ctx, record),
+        DocumentType::CreditNote => apply_credit_note(tx, ctx, record),
     }
-    Ok(outcomes)
 }
 
 fn reject(

@@ -52,6 +52,8 @@ pub mod code {
     /// A bank file whose end or deposit records disagree with its transactions.
     pub const BAD_CONTROL_TOTAL: &str = "bad_control_total";
     pub const DUPLICATE_FILE: &str = "duplicate_file";
+    /// More problems than one receipt lists.
+    pub const TOO_MANY_PROBLEMS: &str = "too_many_problems";
     // One record.
     pub const BAD_ROW: &str = "bad_row";
     pub const MISSING_FIELD: &str = "missing_field";

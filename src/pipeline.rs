@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use crate::analysis::{Analysis, Records, analyse};
-use crate::apply::{ApplyContext, RecordOutcome, apply_invoices};
+use crate::analysis::{self, Checked, Content, Readable, Unreadable};
+use crate::apply::{ApplyContext, RecordOutcome, apply_invoice_row};
 use crate::config::{Config, Sender};
 use crate::diagnostic::{Diagnostic, code};
-use crate::domain::{FileKind, FileStatus, InboundFormat, OnInvalidRecord};
+use crate::domain::{DocumentType, FileKind, FileStatus, InboundFormat, OnInvalidRecord};
 use crate::intake::{self, Claimed, Reported};
 use crate::outbox::{self, OutboxError};
 use crate::receipt::Receipt;
@@ -231,18 +231,14 @@ impl Engine {
         let size = fs::metadata(&claimed.path)
             .map_err(io("cannot read", &claimed.path))?
             .len();
-        let bytes = if size > sender.intake.max_file_bytes {
-            None
-        } else {
-            Some(fs::read(&claimed.path).map_err(io("cannot read", &claimed.path))?)
+        let sha256 = hash_file(&claimed.path)?;
+        let content = FileContent(&claimed.path);
+        let ctx = Context {
+            config: &self.config,
+            sender: &sender,
         };
-        let sha256 = match &bytes {
-            Some(bytes) => hex(&Sha256::digest(bytes)),
-            None => hash_file(&claimed.path)?,
-        };
-        // Analysis is pure and may be slow: it runs before the write lock is taken.
-        let analysis = match (&bytes, claimed.stale_reason) {
-            (_, Some(reason)) => Analysis::Unreadable {
+        let opened = match claimed.stale_reason {
+            Some(reason) => Err(Unreadable {
                 format: None,
                 kind: None,
                 diagnostics: vec![Diagnostic::file(
@@ -252,34 +248,18 @@ impl Engine {
                         humantime::format_duration(sender.intake.stale_after)
                     ),
                 )],
-            },
-            (None, None) => Analysis::Unreadable {
-                format: None,
-                kind: None,
-                diagnostics: vec![Diagnostic::file(
-                    code::FILE_TOO_LARGE,
-                    format!(
-                        "the file has {size} bytes, more than the {} this sender may deliver; split it",
-                        sender.intake.max_file_bytes
-                    ),
-                )],
-            },
-            (Some(bytes), None) => analyse(
-                bytes,
-                Context {
-                    config: &self.config,
-                    sender: &sender,
-                },
-            ),
+            }),
+            None => open_within_limits(&content, size, ctx),
         };
 
         let processed_at = chrono::Utc::now().to_rfc3339();
         let archive_date = self.config.today();
-        let mut all_or_nothing = None;
+        let mut retry: Option<Retry> = None;
         let (file_id, destination, settled, receipt_name) = loop {
             let tx = self.store.write()?;
             let duplicate = tx.applied_file(&sender.id, &sha256)?;
-            let readable = duplicate.is_some() || !matches!(analysis, Analysis::Unreadable { .. });
+            let readable = duplicate.is_some()
+                || (opened.is_ok() && retry.as_ref().is_none_or(|r| r.readable));
             let folder = if readable {
                 self.workspace.archive(&sender.id, archive_date)
             } else {
@@ -311,12 +291,12 @@ impl Engine {
                 business_date,
                 file_id,
             };
-            let (settled, retry) =
-                settle(&tx, context, duplicate, &analysis, all_or_nothing.take())?;
-            if let Some(diagnostics) = retry {
-                // A record was applied before another failed and the sender wants all or
-                // nothing: roll back (drop) and record the file alone.
-                all_or_nothing = Some(diagnostics);
+            let (settled, again) =
+                settle(&tx, context, duplicate, &opened, &content, retry.take())?;
+            if let Some(again) = again {
+                // Records were applied before the file turned out to be all-or-nothing
+                // rejected or unreadable: roll back (drop) and record the file alone.
+                retry = Some(again);
                 continue;
             }
             tx.finish_file(
@@ -432,20 +412,70 @@ struct SettleContext<'a> {
     file_id: i64,
 }
 
-/// Decides a file's status inside the transaction and applies its records.
-/// Returns the settlement and, when the sender wants all or nothing and something was wrong,
-/// the diagnostics to record after rolling back (passed in again as `all_or_nothing`).
+/// Why a file's transaction is rolled back and the file recorded again without its records.
+#[derive(Debug, Clone)]
+struct Retry {
+    diagnostics: Vec<Diagnostic>,
+    /// `false` when the file turned out unreadable half-way (it goes to `rejected/`).
+    readable: bool,
+}
+
+/// At most this many problems are listed in one receipt; a file with more is almost always
+/// one systematic mistake, and a receipt of a million lines helps nobody.
+pub const MAX_LISTED_PROBLEMS: usize = 10_000;
+
+/// The problems of a file, listed up to [`MAX_LISTED_PROBLEMS`].
+#[derive(Default)]
+struct Problems {
+    listed: Vec<Diagnostic>,
+    unlisted: u64,
+}
+
+impl Problems {
+    fn extend(&mut self, diagnostics: impl IntoIterator<Item = Diagnostic>) {
+        for d in diagnostics {
+            if self.listed.len() < MAX_LISTED_PROBLEMS {
+                self.listed.push(d);
+            } else {
+                self.unlisted += 1;
+            }
+        }
+    }
+
+    fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.listed.sort_by(|a, b| a.position.cmp(&b.position));
+        if self.unlisted > 0 {
+            self.listed.push(Diagnostic::file(
+                code::TOO_MANY_PROBLEMS,
+                format!(
+                    "{} more problem(s) are not listed; correct the ones above, which are probably the same mistake, and send the file again",
+                    self.unlisted
+                ),
+            ));
+        }
+        self.listed
+    }
+}
+
+/// Decides a file's status inside the transaction and applies its records, streaming them:
+/// invoices in a first pass, credit notes in a second, so a credit note may reduce an invoice
+/// further down the file. Returns the settlement, or a [`Retry`] when the transaction must be
+/// rolled back and the file recorded alone.
 fn settle(
     tx: &Tx<'_>,
     ctx: SettleContext<'_>,
     duplicate: Option<AppliedFile>,
-    analysis: &Analysis,
-    all_or_nothing: Option<Vec<Diagnostic>>,
-) -> Result<(Settled, Option<Vec<Diagnostic>>), StoreError> {
-    let (format, kind) = analysis.format_and_kind();
-    let skipped = match analysis {
-        Analysis::Read { skipped, .. } => *skipped,
-        Analysis::Unreadable { .. } => 0,
+    opened: &Result<Readable, Unreadable>,
+    content: &dyn Content,
+    retry: Option<Retry>,
+) -> Result<(Settled, Option<Retry>), PipelineError> {
+    let (format, kind, skipped) = match opened {
+        Ok(readable) => (
+            Some(readable.format),
+            Some(readable.kind),
+            readable.skipped(),
+        ),
+        Err(unreadable) => (unreadable.format, unreadable.kind, 0),
     };
     let settled = |status, total, accepted, unchanged, diagnostics| Settled {
         format,
@@ -465,23 +495,37 @@ fn settle(
         let diagnostics = vec![Diagnostic::file(code::DUPLICATE_FILE, message)];
         return Ok((settled(FileStatus::Duplicate, 0, 0, 0, diagnostics), None));
     }
-    let (total, records, diagnostics) = match analysis {
-        Analysis::Unreadable { diagnostics, .. } => {
-            return Ok((
-                settled(FileStatus::Rejected, 0, 0, 0, diagnostics.clone()),
-                None,
-            ));
+    let readable = match opened {
+        Err(unreadable) => {
+            let diagnostics = unreadable.diagnostics.clone();
+            return Ok((settled(FileStatus::Rejected, 0, 0, 0, diagnostics), None));
         }
-        Analysis::Read {
-            total,
-            records,
-            diagnostics,
-            ..
-        } => (*total, records, diagnostics),
+        Ok(readable) => readable,
     };
-    if let Some(diagnostics) = all_or_nothing {
+    let vctx = Context {
+        config: ctx.config,
+        sender: ctx.sender,
+    };
+    let records = |content| {
+        readable
+            .records(content, vctx)
+            .map_err(|source| PipelineError::Io {
+                action: "cannot read",
+                path: PathBuf::from("(claimed file)"),
+                source,
+            })
+    };
+    if let Some(retry) = retry {
+        // The first attempt counted the records; count them again without applying.
+        let total = if retry.readable {
+            records(content)?
+                .filter(|c| !matches!(c, Checked::Fatal(_)))
+                .count() as u64
+        } else {
+            0
+        };
         return Ok((
-            settled(FileStatus::Rejected, total, 0, 0, diagnostics),
+            settled(FileStatus::Rejected, total, 0, 0, retry.diagnostics),
             None,
         ));
     }
@@ -490,40 +534,88 @@ fn settle(
         business_date: ctx.business_date,
         file_id: ctx.file_id,
     };
-    let outcomes = match records {
-        Records::Invoices(invoices) => apply_invoices(tx, apply_ctx, invoices)?,
-        Records::Payments(_) | Records::Instructions(_) => {
-            // Read and checked, but this version cannot apply them: say so, list what is wrong
-            // with the invalid ones, and let the sender deliver the file again after an upgrade
-            // (a rejected file is not a duplicate).
-            let kind = records.kind();
-            let mut all = vec![Diagnostic::file(
-                code::NOT_SUPPORTED_YET,
-                format!(
-                    "{} valid {kind} record(s) were read, but {kind} files are not applied by this version of kravflyt yet; nothing was applied, send the file again after an upgrade",
-                    records.len()
-                ),
-            )];
-            all.extend(diagnostics.iter().cloned());
-            return Ok((settled(FileStatus::Rejected, total, 0, 0, all), None));
-        }
+    let mut problems = Problems::default();
+    let (mut total, mut accepted, mut unchanged, mut not_applied, mut credit_notes) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut tally = |outcome: RecordOutcome, problems: &mut Problems| match outcome {
+        RecordOutcome::Applied => accepted += 1,
+        RecordOutcome::Unchanged => unchanged += 1,
+        RecordOutcome::Rejected(d) => problems.extend([d]),
     };
-    let mut all = diagnostics.clone();
-    let mut accepted = 0;
-    let mut unchanged = 0;
-    for outcome in outcomes {
-        match outcome {
-            RecordOutcome::Applied => accepted += 1,
-            RecordOutcome::Unchanged => unchanged += 1,
-            RecordOutcome::Rejected(d) => all.push(d),
+    for checked in records(content)? {
+        match checked {
+            Checked::Fatal(d) => {
+                return Ok((
+                    settled(FileStatus::Rejected, 0, 0, 0, Vec::new()),
+                    Some(Retry {
+                        diagnostics: vec![d],
+                        readable: false,
+                    }),
+                ));
+            }
+            Checked::Invalid(diagnostics) => {
+                total += 1;
+                problems.extend(diagnostics);
+            }
+            Checked::Invoice(record) if record.document_type == DocumentType::CreditNote => {
+                total += 1;
+                credit_notes += 1;
+            }
+            Checked::Invoice(record) => {
+                total += 1;
+                tally(apply_invoice_row(tx, apply_ctx, &record)?, &mut problems);
+            }
+            Checked::Payment(_) | Checked::Instruction(_) => {
+                total += 1;
+                not_applied += 1;
+            }
         }
     }
-    all.sort_by(|a, b| a.position.cmp(&b.position));
+    if total == 0 && skipped == 0 {
+        // A header and nothing else: as unreadable as an empty file.
+        return Ok((
+            settled(FileStatus::Rejected, 0, 0, 0, Vec::new()),
+            Some(Retry {
+                diagnostics: vec![Diagnostic::file(
+                    code::EMPTY_FILE,
+                    "the file holds no records",
+                )],
+                readable: false,
+            }),
+        ));
+    }
+    if credit_notes > 0 {
+        for checked in records(content)? {
+            if let Checked::Invoice(record) = checked
+                && record.document_type == DocumentType::CreditNote
+            {
+                tally(apply_invoice_row(tx, apply_ctx, &record)?, &mut problems);
+            }
+        }
+    }
+    if not_applied > 0 || matches!(kind, Some(FileKind::Payments | FileKind::Instructions)) {
+        // Read and checked, but this version cannot apply them: say so, list what is wrong
+        // with the invalid ones, and let the sender deliver the file again after an upgrade
+        // (a rejected file is not a duplicate).
+        let kind = kind.map_or("", |k| k.as_str());
+        let mut all = vec![Diagnostic::file(
+            code::NOT_SUPPORTED_YET,
+            format!(
+                "{not_applied} valid {kind} record(s) were read, but {kind} files are not applied by this version of kravflyt yet; nothing was applied, send the file again after an upgrade"
+            ),
+        )];
+        all.extend(problems.into_sorted());
+        return Ok((settled(FileStatus::Rejected, total, 0, 0, all), None));
+    }
     let rejected = total - accepted - unchanged;
+    let all = problems.into_sorted();
     if rejected > 0 && ctx.sender.on_invalid_record == OnInvalidRecord::RejectFile {
         return Ok((
-            settled(FileStatus::Rejected, total, 0, 0, all.clone()),
-            Some(all),
+            settled(FileStatus::Rejected, total, 0, 0, Vec::new()),
+            Some(Retry {
+                diagnostics: all,
+                readable: true,
+            }),
         ));
     }
     let status = match (rejected, accepted + unchanged) {
@@ -532,6 +624,40 @@ fn settle(
         _ => FileStatus::PartlyAccepted,
     };
     Ok((settled(status, total, accepted, unchanged, all), None))
+}
+
+/// An inbound file on disk as analysis content.
+struct FileContent<'p>(&'p std::path::Path);
+
+impl Content for FileContent<'_> {
+    fn open(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
+        Ok(Box::new(std::io::BufReader::with_capacity(
+            64 * 1024,
+            fs::File::open(self.0)?,
+        )))
+    }
+}
+
+/// Opens a file for reading, unless it is over the sender's size limit.
+fn open_within_limits(
+    content: &dyn Content,
+    size: u64,
+    ctx: Context<'_>,
+) -> Result<Readable, Unreadable> {
+    if size > ctx.sender.intake.max_file_bytes {
+        return Err(Unreadable {
+            format: None,
+            kind: None,
+            diagnostics: vec![Diagnostic::file(
+                code::FILE_TOO_LARGE,
+                format!(
+                    "the file has {size} bytes, more than the {} this sender may deliver; split it",
+                    ctx.sender.intake.max_file_bytes
+                ),
+            )],
+        });
+    }
+    analysis::open(content, ctx)
 }
 
 /// The first free name for a file in `folder`: never an existing file, never a destination
@@ -582,55 +708,45 @@ pub fn check_file(
     name: &str,
     bytes: &[u8],
     business_date: NaiveDate,
-) -> Result<Receipt, StoreError> {
+) -> Result<Receipt, PipelineError> {
     let sha256 = hex(&Sha256::digest(bytes));
-    let analysis = if bytes.len() as u64 > sender.intake.max_file_bytes {
-        Analysis::Unreadable {
+    let ctx = Context { config, sender };
+    let opened = open_within_limits(&bytes, bytes.len() as u64, ctx);
+    let mut retry = None;
+    let settled = loop {
+        let tx = store.write()?;
+        let duplicate = tx.applied_file(&sender.id, &sha256)?;
+        let file_id = tx.insert_file(&NewInboundFile {
+            sender: &sender.id,
+            original_name: name,
+            sha256: &sha256,
+            size: bytes.len() as u64,
             format: None,
             kind: None,
-            diagnostics: vec![Diagnostic::file(
-                code::FILE_TOO_LARGE,
-                format!(
-                    "the file has {} bytes, more than the {} this sender may deliver; split it",
-                    bytes.len(),
-                    sender.intake.max_file_bytes
-                ),
-            )],
+            status: FileStatus::Rejected,
+            records_total: 0,
+            records_accepted: 0,
+            records_unchanged: 0,
+            records_rejected: 0,
+            duplicate_of: None,
+            business_date,
+            processed_at: "check",
+            destination: &format!("check/{sha256}"),
+        })?;
+        let context = SettleContext {
+            config,
+            sender,
+            business_date,
+            file_id,
+        };
+        let (settled, again) = settle(&tx, context, duplicate, &opened, &bytes, retry.take())?;
+        // Dropping the transaction rolls back everything settle applied.
+        drop(tx);
+        match again {
+            Some(again) => retry = Some(again),
+            None => break settled,
         }
-    } else {
-        analyse(bytes, Context { config, sender })
     };
-    let tx = store.write()?;
-    let duplicate = tx.applied_file(&sender.id, &sha256)?;
-    let file_id = tx.insert_file(&NewInboundFile {
-        sender: &sender.id,
-        original_name: name,
-        sha256: &sha256,
-        size: bytes.len() as u64,
-        format: None,
-        kind: None,
-        status: FileStatus::Rejected,
-        records_total: 0,
-        records_accepted: 0,
-        records_unchanged: 0,
-        records_rejected: 0,
-        duplicate_of: None,
-        business_date,
-        processed_at: "check",
-        destination: &format!("check/{sha256}"),
-    })?;
-    let context = SettleContext {
-        config,
-        sender,
-        business_date,
-        file_id,
-    };
-    let (mut settled, retry) = settle(&tx, context, duplicate, &analysis, None)?;
-    if let Some(diagnostics) = retry {
-        settled.diagnostics = diagnostics;
-    }
-    // Dropping the transaction rolls back everything settle applied.
-    drop(tx);
     Ok(Receipt {
         file_name: name.to_owned(),
         sha256,

@@ -3,45 +3,229 @@
 //! The header decides the file kind (SPEC §5.1). Native column names are mapped onto
 //! canonical ones, native values (`Privat`) onto canonical values (`person`), and columns the
 //! sender's settings fix (`creditor_id` for a one-creditor export) are filled in.
+//!
+//! Reading streams: [`CsvRecords`] yields one record at a time from any reader, so a file of a
+//! million rows is read in memory bounded by the longest row, not by the file.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::rc::Rc;
 
-use crate::config::CsvDialect;
+use crate::config::{CsvDialect, TextEncoding};
 use crate::diagnostic::{Diagnostic, Position, code};
+use crate::domain::FileKind;
 use crate::parse::columns::{self, canonical_static};
 use crate::parse::{ParsedFile, RawRecord};
 
-/// Reads CSV text. `Err` holds the problems that make the whole file unreadable.
-pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Diagnostic>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(dialect.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let lines = LineIndex::new(text);
-    let line_of =
-        |position: Option<&csv::Position>| position.map_or(0, |p| lines.line_at(p.byte()));
-    let mut rows = reader.records();
-    let header = match rows.next() {
-        None => {
-            return Err(vec![Diagnostic::file(
-                code::EMPTY_FILE,
-                "the file is empty",
-            )]);
-        }
-        Some(Err(e)) => {
-            return Err(vec![Diagnostic::at(
-                Position::Line(1),
-                code::MALFORMED_CSV,
-                format!("the header row cannot be read as CSV: {e}"),
-            )]);
-        }
-        Some(Ok(h)) => h,
-    };
-    let header_line = line_of(header.position());
-    let names: Vec<String> = header.iter().map(|h| h.trim().to_owned()).collect();
+/// Why a row could not become a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowProblem {
+    /// This row is bad; the rest of the file can still be read.
+    Record(Diagnostic),
+    /// The file cannot be read past here (not text in its encoding): the whole file is
+    /// unreadable, even if earlier rows were fine.
+    Fatal(Diagnostic),
+}
 
-    // Map each header cell onto a canonical column, or mark it ignored or unknown.
+/// A streaming reader of one CSV file's records.
+pub struct CsvRecords<R: Read> {
+    reader: csv::Reader<LineCounter<R>>,
+    lines: Rc<RefCell<LineTracker>>,
+    slots: Vec<Option<&'static str>>,
+    kind: FileKind,
+    dialect: CsvDialect,
+    row: csv::StringRecord,
+    done: bool,
+}
+
+/// Decodes `input` as the sender's encoding says (a UTF-8 BOM always wins), so the CSV reader
+/// sees UTF-8. UTF-8 input passes through untouched: invalid bytes are reported by the CSV
+/// reader with their line, not silently replaced.
+pub fn decoding_reader<'a>(input: impl Read + 'a, encoding: TextEncoding) -> Box<dyn Read + 'a> {
+    let builder = match encoding {
+        TextEncoding::Utf8 => {
+            let mut b = encoding_rs_io::DecodeReaderBytesBuilder::new();
+            b.encoding(None)
+                .bom_sniffing(true)
+                .utf8_passthru(true)
+                .strip_bom(true);
+            b
+        }
+        TextEncoding::Windows1252 => {
+            let mut b = encoding_rs_io::DecodeReaderBytesBuilder::new();
+            b.encoding(Some(encoding_rs::WINDOWS_1252))
+                .bom_override(true)
+                .strip_bom(true);
+            b
+        }
+    };
+    Box::new(builder.build(input))
+}
+
+impl<R: Read> CsvRecords<R> {
+    /// Reads the header. `Err` holds the problems that make the whole file unreadable.
+    pub fn new(input: R, dialect: &CsvDialect) -> Result<Self, Vec<Diagnostic>> {
+        let lines = Rc::new(RefCell::new(LineTracker::default()));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(dialect.delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(LineCounter {
+                inner: input,
+                offset: 0,
+                lines: Rc::clone(&lines),
+            });
+        let mut header = csv::StringRecord::new();
+        match reader.read_record(&mut header) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(vec![Diagnostic::file(
+                    code::EMPTY_FILE,
+                    "the file is empty",
+                )]);
+            }
+            Err(e) => return Err(vec![fatal(&lines, &e).into_diagnostic()]),
+        }
+        let header_line = header
+            .position()
+            .map_or(1, |p| lines.borrow_mut().line_at(p.byte()));
+        let (slots, kind) = map_header(&header, dialect, header_line)?;
+        Ok(CsvRecords {
+            reader,
+            lines,
+            slots,
+            kind,
+            dialect: dialect.clone(),
+            row: csv::StringRecord::new(),
+            done: false,
+        })
+    }
+
+    pub fn kind(&self) -> FileKind {
+        self.kind
+    }
+}
+
+impl<R: Read> Iterator for CsvRecords<R> {
+    type Item = Result<RawRecord, RowProblem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            match self.reader.read_record(&mut self.row) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(RowProblem::Fatal(
+                        fatal(&self.lines, &e).into_diagnostic(),
+                    )));
+                }
+            }
+            let line = self
+                .row
+                .position()
+                .map_or(0, |p| self.lines.borrow_mut().line_at(p.byte()));
+            if self.row.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            return Some(self.record(line));
+        }
+    }
+}
+
+impl<R: Read> CsvRecords<R> {
+    fn record(&self, line: u64) -> Result<RawRecord, RowProblem> {
+        let row = &self.row;
+        if row.len() != self.slots.len() {
+            return Err(RowProblem::Record(Diagnostic::at(
+                Position::Line(line),
+                code::BAD_ROW,
+                format!(
+                    "the row has {} fields but the header has {}; check for an unquoted `{}` inside a value",
+                    row.len(),
+                    self.slots.len(),
+                    char::from(self.dialect.delimiter)
+                ),
+            )));
+        }
+        let mut fields = BTreeMap::new();
+        for (slot, value) in self.slots.iter().zip(row.iter()) {
+            let Some(column) = slot else { continue };
+            let value = value.trim();
+            let mapped = self
+                .dialect
+                .values
+                .get(*column)
+                .and_then(|m| m.get(value))
+                .map_or(value, String::as_str);
+            fields.insert(*column, mapped.to_owned());
+        }
+        for (column, value) in &self.dialect.fixed {
+            if let Some(c) = canonical_static(column) {
+                fields.entry(c).or_insert_with(|| value.clone());
+            }
+        }
+        Ok(RawRecord {
+            position: Position::Line(line),
+            fields,
+        })
+    }
+}
+
+/// A read error of the CSV reader, with the line it happened on.
+struct Fatal {
+    line: u64,
+    utf8: bool,
+    text: String,
+}
+
+impl Fatal {
+    fn into_diagnostic(self) -> Diagnostic {
+        if self.utf8 {
+            Diagnostic::at(
+                Position::Line(self.line),
+                code::BAD_ENCODING,
+                format!(
+                    "line {} is not valid UTF-8; the sender is set up for utf-8, so the export is probably windows-1252 or ISO-8859-1: change the export or the sender's `encoding`",
+                    self.line
+                ),
+            )
+        } else {
+            Diagnostic::at(
+                Position::Line(self.line),
+                code::MALFORMED_CSV,
+                format!("the file cannot be read as CSV from here on: {}", self.text),
+            )
+        }
+    }
+}
+
+fn fatal(lines: &Rc<RefCell<LineTracker>>, e: &csv::Error) -> Fatal {
+    let line = e
+        .position()
+        .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
+    let utf8 = matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
+    Fatal {
+        line,
+        utf8,
+        text: e.to_string(),
+    }
+}
+
+/// Maps header cells onto canonical columns and decides the file kind.
+fn map_header(
+    header: &csv::StringRecord,
+    dialect: &CsvDialect,
+    header_line: u64,
+) -> Result<(Vec<Option<&'static str>>, FileKind), Vec<Diagnostic>> {
+    let names: Vec<String> = header.iter().map(|h| h.trim().to_owned()).collect();
     let mut slots: Vec<Option<&'static str>> = Vec::with_capacity(names.len());
     let mut unknown = Vec::new();
     let mut problems = Vec::new();
@@ -115,59 +299,21 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Dia
     if !problems.is_empty() {
         return Err(problems);
     }
+    Ok((slots, kind))
+}
 
+/// Reads decoded CSV text whole (tests, small inputs): every record and row problem in order.
+pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Diagnostic>> {
+    let rows = CsvRecords::new(text.as_bytes(), dialect)?;
+    let kind = rows.kind();
     let mut records = Vec::new();
     let mut diagnostics = Vec::new();
     for row in rows {
-        let row = match row {
-            Ok(row) => row,
-            Err(e) => {
-                let line = line_of(e.position());
-                diagnostics.push(Diagnostic::at(
-                    Position::Line(line),
-                    code::BAD_ROW,
-                    format!("the row cannot be read as CSV: {e}"),
-                ));
-                continue;
-            }
-        };
-        let line = line_of(row.position());
-        if row.iter().all(|f| f.trim().is_empty()) {
-            continue;
+        match row {
+            Ok(record) => records.push(record),
+            Err(RowProblem::Record(d)) => diagnostics.push(d),
+            Err(RowProblem::Fatal(d)) => return Err(vec![d]),
         }
-        if row.len() != slots.len() {
-            diagnostics.push(Diagnostic::at(
-                Position::Line(line),
-                code::BAD_ROW,
-                format!(
-                    "the row has {} fields but the header has {}; check for an unquoted `{}` inside a value",
-                    row.len(),
-                    slots.len(),
-                    char::from(dialect.delimiter)
-                ),
-            ));
-            continue;
-        }
-        let mut fields = BTreeMap::new();
-        for (slot, value) in slots.iter().zip(row.iter()) {
-            let Some(column) = slot else { continue };
-            let value = value.trim();
-            let mapped = dialect
-                .values
-                .get(*column)
-                .and_then(|m| m.get(value))
-                .map_or(value, String::as_str);
-            fields.insert(*column, mapped.to_owned());
-        }
-        for (column, value) in &dialect.fixed {
-            if let Some(c) = canonical_static(column) {
-                fields.entry(c).or_insert_with(|| value.clone());
-            }
-        }
-        records.push(RawRecord {
-            position: Position::Line(line),
-            fields,
-        });
     }
     Ok(ParsedFile {
         kind,
@@ -178,36 +324,63 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Dia
     })
 }
 
-/// Record position → the 1-based line a person sees in an editor. The csv crate records a
-/// record's position before it has skipped the previous line's terminator and any blank lines,
-/// and its own line counter does not count those, so lines are counted here from the bytes.
-struct LineIndex<'t> {
-    text: &'t [u8],
-    newlines: Vec<usize>,
+/// Passes bytes through to the CSV reader, noting where line terminators are, so a record's
+/// byte position can be turned into the line a person sees in an editor. The csv crate's own
+/// line counter does not count the blank lines it skips nor CRLF correctly, and records a
+/// position before skipping the previous line's terminator.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    lines: Rc<RefCell<LineTracker>>,
 }
 
-impl<'t> LineIndex<'t> {
-    fn new(text: &'t str) -> Self {
-        let text = text.as_bytes();
-        LineIndex {
-            text,
-            newlines: text
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i)
-                .collect(),
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut tracker = self.lines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if matches!(b, b'\r' | b'\n') {
+                tracker.terminators.push_back((self.offset + i as u64, *b));
+            }
         }
+        self.offset += n as u64;
+        Ok(n)
     }
+}
 
-    fn line_at(&self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte)
-            .unwrap_or(usize::MAX)
-            .min(self.text.len());
-        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
-            start += 1;
+/// Line terminators read ahead of the current record; memory is bounded by the reader's
+/// buffer, since terminators before a record are dropped once it is numbered.
+#[derive(Default)]
+struct LineTracker {
+    terminators: VecDeque<(u64, u8)>,
+    newlines_before: u64,
+}
+
+impl LineTracker {
+    /// The 1-based line of the record whose position the csv reader gave as `byte`.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while let Some(&(offset, b)) = self.terminators.front() {
+            if offset >= byte {
+                break;
+            }
+            if b == b'\n' {
+                self.newlines_before += 1;
+            }
+            self.terminators.pop_front();
         }
-        self.newlines.partition_point(|&nl| nl < start) as u64 + 1
+        // Terminators right at the position belong to the previous line or are blank lines.
+        let mut at = byte;
+        while let Some(&(offset, b)) = self.terminators.front() {
+            if offset != at {
+                break;
+            }
+            if b == b'\n' {
+                self.newlines_before += 1;
+            }
+            self.terminators.pop_front();
+            at += 1;
+        }
+        self.newlines_before + 1
     }
 }
 
@@ -271,6 +444,52 @@ mod tests {
         assert_eq!(record.get("debtor_type"), Some("person"));
         assert_eq!(record.get("debtor_name"), Some("Åse"));
         assert_eq!(record.get("creditor_id"), Some("987654325"));
+    }
+
+    #[test]
+    fn a_bom_and_windows_1252_are_decoded_while_streaming() {
+        use crate::config::TextEncoding;
+        let header = HEADER.as_bytes();
+        let row = "923609016;1;7;person;Ødegård;Vei 1;9008;Tromsø;2026-09-01;2026-09-15;NOK;10";
+        let latin: Vec<u8> = [header, b"\r\n", &encoding_rs::WINDOWS_1252.encode(row).0].concat();
+        let rows = CsvRecords::new(
+            decoding_reader(&latin[..], TextEncoding::Windows1252),
+            &CsvDialect::default(),
+        )
+        .unwrap();
+        let records: Vec<_> = rows.map(Result::unwrap).collect();
+        assert_eq!(records[0].get("debtor_name"), Some("Ødegård"));
+
+        let bom: Vec<u8> = ["\u{feff}".as_bytes(), header, b"\n", row.as_bytes()].concat();
+        for encoding in [TextEncoding::Utf8, TextEncoding::Windows1252] {
+            let rows = CsvRecords::new(decoding_reader(&bom[..], encoding), &CsvDialect::default())
+                .unwrap();
+            let records: Vec<_> = rows.map(Result::unwrap).collect();
+            assert_eq!(records[0].get("city"), Some("Tromsø"), "{encoding:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_part_way_is_fatal_with_its_line() {
+        use crate::config::TextEncoding;
+        let text: Vec<u8> = [
+            HEADER.as_bytes(),
+            b"\n923609016;1;7;person;\xd8deg;Vei;9008;By;2026-09-01;2026-09-15;NOK;1\n",
+        ]
+        .concat();
+        let mut rows = CsvRecords::new(
+            decoding_reader(&text[..], TextEncoding::Utf8),
+            &CsvDialect::default(),
+        )
+        .unwrap();
+        match rows.next() {
+            Some(Err(RowProblem::Fatal(d))) => {
+                assert_eq!(d.code, code::BAD_ENCODING);
+                assert_eq!(d.position, Position::Line(2));
+            }
+            other => panic!("expected a fatal encoding problem, got {other:?}"),
+        }
+        assert!(rows.next().is_none());
     }
 
     #[test]

@@ -340,3 +340,27 @@ fn a_file_the_disk_refuses_to_archive_stays_in_work_without_blocking_others_and_
         ]
     );
 }
+
+#[test]
+fn a_file_that_turns_out_unreadable_half_way_applies_nothing() {
+    let ws = Workspace::new();
+    let mut bytes = invoices(&[("1", "100,00"), ("2", "200,00")]).into_bytes();
+    bytes.extend_from_slice(
+        &encoding_rs::WINDOWS_1252
+            .encode(&invoice("3", "300,00").replace("Kari", "Bjørn"))
+            .0,
+    );
+    bytes.push(b'\n');
+    ws.drop_file("nordlys", "mixed.csv", bytes);
+    ws.process("2026-10-01");
+    let rows = receipt_rows(&ws.outbox_file("nordlys", "receipt-mixed.csv.csv"));
+    assert_eq!(rows[0]["status"], "rejected");
+    assert_eq!(rows[1]["code"], "bad_encoding");
+    assert_eq!(rows[1]["position"], "line 4");
+    assert_eq!(
+        ws.case_list().as_array().unwrap().len(),
+        0,
+        "the rows before the bad line were rolled back"
+    );
+    assert_eq!(ws.names_under("rejected"), ["nordlys/mixed.csv"]);
+}
