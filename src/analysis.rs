@@ -8,10 +8,16 @@
 
 use std::io::Read;
 
+use crate::decode::decode_xml;
 use crate::detect::{Sniffed, sniff};
-use crate::diagnostic::{Diagnostic, code};
+use crate::diagnostic::{Diagnostic, Position, code};
 use crate::domain::{FileKind, InboundFormat};
+use crate::parse::bgmax::parse_bgmax;
+use crate::parse::camt::parse_camt;
 use crate::parse::csv::{CsvRecords, RowProblem, decoding_reader};
+use crate::parse::kravflyt_xml::parse_kravflyt_xml;
+use crate::parse::ocr_giro::parse_ocr_giro;
+use crate::parse::peppol::parse_peppol;
 use crate::parse::{ParsedFile, RawRecord};
 use crate::validate::Context;
 use crate::validate::instruction::{InstructionRecord, validate_instruction};
@@ -188,13 +194,36 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
 }
 
 /// Parses a format that is read whole.
-fn parse_whole(format: InboundFormat, _bytes: &[u8]) -> Result<ParsedFile, Vec<Diagnostic>> {
-    Err(vec![Diagnostic::file(
-        code::UNSUPPORTED_FORMAT,
-        format!(
-            "the file was recognised as {format}, which this version of kravflyt does not read yet; it is kept in rejected/ and can be dropped again after an upgrade"
-        ),
-    )])
+fn parse_whole(format: InboundFormat, bytes: &[u8]) -> Result<ParsedFile, Vec<Diagnostic>> {
+    match format {
+        InboundFormat::OcrGiro => parse_ocr_giro(bytes),
+        InboundFormat::BgMax => parse_bgmax(bytes),
+        InboundFormat::Peppol
+        | InboundFormat::KravflytXml
+        | InboundFormat::Camt053
+        | InboundFormat::Camt054 => {
+            let text = decode_xml(bytes).map_err(|e| {
+                vec![Diagnostic::at(
+                    Position::Line(e.line),
+                    code::BAD_ENCODING,
+                    format!(
+                        "byte 0x{:02X} on line {} is not valid UTF-8, and the XML declaration names no other encoding kravflyt reads",
+                        e.byte, e.line
+                    ),
+                )]
+            })?;
+            match format {
+                InboundFormat::Peppol => parse_peppol(&text),
+                InboundFormat::KravflytXml => parse_kravflyt_xml(&text),
+                _ => parse_camt(&text),
+            }
+        }
+        // CSV is streamed, never read whole; reaching here would be a defect, said plainly.
+        InboundFormat::Csv => Err(vec![Diagnostic::file(
+            code::UNREADABLE_FILE,
+            "internal error: CSV is read as a stream",
+        )]),
+    }
 }
 
 impl Readable {

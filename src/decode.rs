@@ -44,6 +44,30 @@ fn utf8(bytes: &[u8]) -> Result<String, NotUtf8> {
     }
 }
 
+/// Decodes an XML document: UTF-8 (with or without BOM) unless its declaration names
+/// ISO-8859-1 or windows-1252, which are read as windows-1252. Other encodings are refused by
+/// the UTF-8 check with the line of the first bad byte.
+pub fn decode_xml(bytes: &[u8]) -> Result<String, NotUtf8> {
+    let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    let declaration_end = body
+        .windows(2)
+        .position(|w| w == b"?>")
+        .filter(|_| body.starts_with(b"<?xml"))
+        .unwrap_or(0);
+    let declaration = String::from_utf8_lossy(&body[..declaration_end]).to_ascii_lowercase();
+    let latin = [
+        "iso-8859-1",
+        "iso8859-1",
+        "latin1",
+        "windows-1252",
+        "cp1252",
+    ];
+    if latin.iter().any(|name| declaration.contains(name)) && !bytes.starts_with(UTF8_BOM) {
+        return decode(body, TextEncoding::Windows1252);
+    }
+    decode(bytes, TextEncoding::Utf8)
+}
+
 /// Encodes outbound text for a sender. Characters windows-1252 cannot hold are written as
 /// `?` rather than failing the file.
 pub fn encode(text: &str, encoding: TextEncoding) -> Vec<u8> {
@@ -96,6 +120,17 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("windows-1252"));
+    }
+
+    #[test]
+    fn xml_follows_its_declaration() {
+        let latin = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xF8</a>";
+        assert_eq!(
+            decode_xml(latin).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>ø</a>"
+        );
+        assert_eq!(decode_xml("<a>ø</a>".as_bytes()).unwrap(), "<a>ø</a>");
+        assert!(decode_xml(b"<a>\xF8</a>").is_err());
     }
 
     #[test]

@@ -80,7 +80,9 @@ pub fn validate_payment(
     });
     let reverses = f.text("reverses");
     match (amount_minor, &reverses) {
-        (Some(a), None) if a < 0 => f.problem(
+        // A bank's own correction (an OCR giro reversal, a BgMax deduction) does not name the
+        // payment it undoes; matching finds it. A creditor reporting a direct reversal must.
+        (Some(a), None) if a < 0 && kind == PaymentKind::Direct => f.problem(
             "reverses",
             code::MISSING_FIELD,
             "a negative amount is a reversal and must name the payment_id it reverses in reverses",
