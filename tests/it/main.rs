@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod intake;
+mod public_files;
 mod scenarios;
 mod support;
 mod tidy;
