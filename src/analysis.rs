@@ -74,7 +74,7 @@ enum Source {
 }
 
 /// One record of a pass, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Checked {
     Invoice(InvoiceRecord),
     Payment(PaymentRecord),
@@ -83,6 +83,8 @@ pub enum Checked {
     Invalid(Vec<Diagnostic>),
     /// The file cannot be read past here: the whole file is unreadable.
     Fatal(Diagnostic),
+    /// Reading failed for a reason outside the file (a disk error).
+    Io(std::io::Error),
 }
 
 /// Detects the format, checks the sender may deliver it, and prepares reading: reads the CSV
@@ -262,6 +264,7 @@ impl Readable {
                     Ok(raw) => check(kind, ctx, &raw, separator),
                     Err(RowProblem::Record(d)) => Checked::Invalid(vec![d]),
                     Err(RowProblem::Fatal(d)) => Checked::Fatal(d),
+                    Err(RowProblem::Io(e)) => Checked::Io(e),
                 })))
             }
             Source::Parsed(parsed) => {

@@ -39,8 +39,6 @@ pub mod code {
     pub const BAD_ENCODING: &str = "bad_encoding";
     pub const UNKNOWN_FORMAT: &str = "unknown_format";
     pub const FORMAT_NOT_ACCEPTED: &str = "format_not_accepted";
-    pub const UNSUPPORTED_FORMAT: &str = "unsupported_format";
-    pub const MALFORMED_CSV: &str = "malformed_csv";
     pub const MISSING_COLUMN: &str = "missing_column";
     pub const UNKNOWN_COLUMN: &str = "unknown_column";
     pub const DUPLICATE_COLUMN: &str = "duplicate_column";

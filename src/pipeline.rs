@@ -542,8 +542,14 @@ fn settle(
         RecordOutcome::Unchanged => unchanged += 1,
         RecordOutcome::Rejected(d) => problems.extend([d]),
     };
+    let read_failure = |source| PipelineError::Io {
+        action: "cannot read",
+        path: PathBuf::from("(claimed file)"),
+        source,
+    };
     for checked in records(content)? {
         match checked {
+            Checked::Io(e) => return Err(read_failure(e)),
             Checked::Fatal(d) => {
                 return Ok((
                     settled(FileStatus::Rejected, 0, 0, 0, Vec::new()),
@@ -586,6 +592,9 @@ fn settle(
     }
     if credit_notes > 0 {
         for checked in records(content)? {
+            if let Checked::Io(e) = checked {
+                return Err(read_failure(e));
+            }
             if let Checked::Invoice(record) = checked
                 && record.document_type == DocumentType::CreditNote
             {
@@ -760,4 +769,36 @@ pub fn check_file(
         skipped: settled.skipped,
         diagnostics: settled.diagnostics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receipt_lists_at_most_the_cap_and_says_how_many_more() {
+        let mut problems = Problems::default();
+        problems.extend((0..MAX_LISTED_PROBLEMS as u64 + 3).rev().map(|line| {
+            Diagnostic::at(
+                crate::diagnostic::Position::Line(line + 2),
+                code::BAD_AMOUNT,
+                "x",
+            )
+        }));
+        let listed = problems.into_sorted();
+        assert_eq!(listed.len(), MAX_LISTED_PROBLEMS + 1);
+        assert!(
+            listed
+                .windows(2)
+                .take(MAX_LISTED_PROBLEMS - 1)
+                .all(|w| w[0].position <= w[1].position)
+        );
+        let last = listed.last().unwrap();
+        assert_eq!(last.code, code::TOO_MANY_PROBLEMS);
+        assert!(
+            last.message.starts_with("3 more problem(s)"),
+            "{}",
+            last.message
+        );
+    }
 }

@@ -19,13 +19,16 @@ use crate::parse::columns::{self, canonical_static};
 use crate::parse::{ParsedFile, RawRecord};
 
 /// Why a row could not become a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum RowProblem {
     /// This row is bad; the rest of the file can still be read.
     Record(Diagnostic),
     /// The file cannot be read past here (not text in its encoding): the whole file is
     /// unreadable, even if earlier rows were fine.
     Fatal(Diagnostic),
+    /// Reading failed (a disk error): not the file's fault, so no receipt; the file stays
+    /// where it is and is retried.
+    Io(std::io::Error),
 }
 
 /// A streaming reader of one CSV file's records.
@@ -200,7 +203,7 @@ impl Fatal {
         } else {
             Diagnostic::at(
                 Position::Line(self.line),
-                code::MALFORMED_CSV,
+                code::UNREADABLE_FILE,
                 format!("the file cannot be read as CSV from here on: {}", self.text),
             )
         }
@@ -313,6 +316,12 @@ pub fn parse_csv(text: &str, dialect: &CsvDialect) -> Result<ParsedFile, Vec<Dia
             Ok(record) => records.push(record),
             Err(RowProblem::Record(d)) => diagnostics.push(d),
             Err(RowProblem::Fatal(d)) => return Err(vec![d]),
+            Err(RowProblem::Io(e)) => {
+                return Err(vec![Diagnostic::file(
+                    code::UNREADABLE_FILE,
+                    format!("the file cannot be read: {e}"),
+                )]);
+            }
         }
     }
     Ok(ParsedFile {

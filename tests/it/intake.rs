@@ -364,3 +364,20 @@ fn a_file_that_turns_out_unreadable_half_way_applies_nothing() {
     );
     assert_eq!(ws.names_under("rejected"), ["nordlys/mixed.csv"]);
 }
+
+#[test]
+fn a_file_over_the_size_limit_is_rejected_whole_without_being_read() {
+    let ws = Workspace::with_config(|text| {
+        text.replacen("max_file_bytes = 536870912", "max_file_bytes = 200", 1)
+    });
+    ws.drop_file(
+        "nordlys",
+        "big.csv",
+        invoices(&[("1", "100,00"), ("2", "100,00"), ("3", "100,00")]),
+    );
+    ws.process("2026-10-01");
+    let rows = receipt_rows(&ws.outbox_file("nordlys", "receipt-big.csv.csv"));
+    assert_eq!(rows[0]["status"], "rejected");
+    assert_eq!(rows[1]["code"], "file_too_large");
+    assert_eq!(ws.names_under("rejected"), ["nordlys/big.csv"]);
+}

@@ -18,10 +18,22 @@ fn every_public_file_gets_a_receipt_from_check() {
     assert!(names.len() >= 7, "{names:?}");
     let mut out = String::new();
     for name in &names {
-        let sender = if name.starts_with("peppol") { "kvarnby" } else { "bank" };
-        let receipt = ws.ok(&["check", "--sender", sender, folder.join(name).to_str().unwrap()]);
+        let sender = if name.starts_with("peppol") {
+            "kvarnby"
+        } else {
+            "bank"
+        };
+        let receipt = ws.ok(&[
+            "check",
+            "--sender",
+            sender,
+            folder.join(name).to_str().unwrap(),
+        ]);
         let rows = receipt_rows(&receipt);
-        assert_ne!(rows[0]["format"], "", "{name}: the format was not recognised");
+        assert_ne!(
+            rows[0]["format"], "",
+            "{name}: the format was not recognised"
+        );
         assert_ne!(rows[0]["kind"], "", "{name}: the file was not read");
         writeln!(out, "--- {name} as {sender}\n{receipt}").unwrap();
     }
@@ -32,8 +44,16 @@ fn every_public_file_gets_a_receipt_from_check() {
 fn the_nets_sample_holds_twenty_payments_and_the_bankgirot_sample_seven() {
     let ws = Workspace::new();
     let folder = repo().join("../shared/testdata/public");
-    for (name, records) in [("ocr-giro-nets-manual-sample.txt", "20"), ("bgmax-bankgirot-example.txt", "7")] {
-        let rows = receipt_rows(&ws.ok(&["check", "--sender", "bank", folder.join(name).to_str().unwrap()]));
+    for (name, records) in [
+        ("ocr-giro-nets-manual-sample.txt", "20"),
+        ("bgmax-bankgirot-example.txt", "7"),
+    ] {
+        let rows = receipt_rows(&ws.ok(&[
+            "check",
+            "--sender",
+            "bank",
+            folder.join(name).to_str().unwrap(),
+        ]));
         assert_eq!(rows[0]["records"], records, "{name}");
         assert_eq!(rows[0]["kind"], "payments");
         // Every payment is valid; the only remark is that payments are not applied yet.
