@@ -87,7 +87,7 @@ impl Tx<'_> {
     ) -> Result<Option<StoredInvoice>, StoreError> {
         Ok(self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT i.id, i.case_id, i.document_type, i.currency, i.fingerprint,
                         d.customer_no, f.original_name, i.position
                  FROM invoices i
@@ -95,26 +95,27 @@ impl Tx<'_> {
                  JOIN debtors d ON d.id = c.debtor_id
                  JOIN inbound_files f ON f.id = i.file_id
                  WHERE i.creditor_id = ?1 AND i.invoice_no = ?2",
-                (creditor_id, invoice_no),
-                |r| {
-                    Ok(StoredInvoice {
-                        id: r.get(0)?,
-                        case_id: r.get(1)?,
-                        document_type: enum_column(&r.get::<_, String>(2)?)?,
-                        currency: r.get(3)?,
-                        fingerprint: r.get(4)?,
-                        customer_no: r.get(5)?,
-                        origin: format!("{} {}", r.get::<_, String>(6)?, r.get::<_, String>(7)?),
-                    })
-                },
-            )
+            )?
+            .query_row((creditor_id, invoice_no), |r| {
+                Ok(StoredInvoice {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    document_type: enum_column(&r.get::<_, String>(2)?)?,
+                    currency: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                    customer_no: r.get(5)?,
+                    origin: format!("{} {}", r.get::<_, String>(6)?, r.get::<_, String>(7)?),
+                })
+            })
             .optional()?)
     }
 
     /// Creates the debtor or brings its name and address up to date with the latest invoice.
     pub fn upsert_debtor(&self, r: &InvoiceRecord) -> Result<i64, StoreError> {
-        Ok(self.tx.query_row(
-            "INSERT INTO debtors (creditor_id, customer_no, debtor_type, name, national_id,
+        Ok(self
+            .tx
+            .prepare_cached(
+                "INSERT INTO debtors (creditor_id, customer_no, debtor_type, name, national_id,
                  address, postcode, city, country, email)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (creditor_id, customer_no) DO UPDATE SET
@@ -123,20 +124,22 @@ impl Tx<'_> {
                  address = excluded.address, postcode = excluded.postcode, city = excluded.city,
                  country = excluded.country, email = COALESCE(excluded.email, debtors.email)
              RETURNING id",
-            rusqlite::params![
-                r.creditor_id,
-                r.customer_no,
-                r.debtor_type.as_str(),
-                r.debtor_name,
-                r.debtor_id,
-                r.address,
-                r.postcode,
-                r.city,
-                r.country,
-                r.email,
-            ],
-            |row| row.get(0),
-        )?)
+            )?
+            .query_row(
+                rusqlite::params![
+                    r.creditor_id,
+                    r.customer_no,
+                    r.debtor_type.as_str(),
+                    r.debtor_name,
+                    r.debtor_id,
+                    r.address,
+                    r.postcode,
+                    r.city,
+                    r.country,
+                    r.email,
+                ],
+                |row| row.get(0),
+            )?)
     }
 
     /// The open case a new invoice of this creditor and debtor joins, if any.
@@ -162,11 +165,10 @@ impl Tx<'_> {
     }
 
     pub fn case_row(&self, case_id: i64) -> Result<CaseRow, StoreError> {
-        Ok(self.tx.query_row(
-            "SELECT id, case_no, state, currency FROM cases WHERE id = ?1",
-            [case_id],
-            case_row,
-        )?)
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id, case_no, state, currency FROM cases WHERE id = ?1")?
+            .query_row([case_id], case_row)?)
     }
 
     /// The number the next case will get (the write lock makes it safe to use).
@@ -179,10 +181,11 @@ impl Tx<'_> {
     }
 
     pub fn insert_case(&self, id: i64, c: &NewCase<'_>) -> Result<i64, StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO cases (id, case_no, reference, creditor_id, debtor_id, currency, state,
                  first_step, opened_on)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'registered', ?7, ?8)",
+        )?.execute(
             rusqlite::params![
                 id,
                 c.case_no,
@@ -199,13 +202,15 @@ impl Tx<'_> {
 
     pub fn insert_invoice(&self, n: &NewInvoice<'_>) -> Result<i64, StoreError> {
         let r = n.record;
-        self.tx.execute(
-            "INSERT INTO invoices (creditor_id, invoice_no, case_id, document_type,
+        self.tx
+            .prepare_cached(
+                "INSERT INTO invoices (creditor_id, invoice_no, case_id, document_type,
                  credited_invoice_id, issue_date, due_date, currency, amount_minor,
                  paid_before_minor, reminder_fee_minor, notice_sent_date, reference, fingerprint,
                  file_id, position)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            rusqlite::params![
+            )?
+            .execute(rusqlite::params![
                 r.creditor_id,
                 r.invoice_no,
                 n.case_id,
@@ -222,16 +227,16 @@ impl Tx<'_> {
                 r.fingerprint(),
                 n.file_id,
                 r.position.to_string(),
-            ],
-        )?;
+            ])?;
         Ok(self.tx.last_insert_rowid())
     }
 
     pub fn insert_event(&self, e: &NewEvent<'_>) -> Result<i64, StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO case_events (case_id, event_date, kind, invoice_id, amount_minor, state,
                  detail, file_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?.execute(
             rusqlite::params![
                 e.case_id,
                 e.date.to_string(),
@@ -256,9 +261,10 @@ impl Tx<'_> {
         amount_minor: i64,
         event_id: i64,
     ) -> Result<(), StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor, event_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?.execute(
             rusqlite::params![
                 case_id,
                 invoice_id,
@@ -273,12 +279,13 @@ impl Tx<'_> {
 
     /// The open principal of one invoice.
     pub fn invoice_principal_open(&self, invoice_id: i64) -> Result<i64, StoreError> {
-        Ok(self.tx.query_row(
-            "SELECT COALESCE(SUM(amount_minor), 0) FROM postings
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT COALESCE(SUM(amount_minor), 0) FROM postings
              WHERE invoice_id = ?1 AND component = 'principal'",
-            [invoice_id],
-            |r| r.get(0),
-        )?)
+            )?
+            .query_row([invoice_id], |r| r.get(0))?)
     }
 
     /// The open balance of a case, per component.
@@ -312,9 +319,10 @@ impl Tx<'_> {
         reason: CloseReason,
         date: NaiveDate,
     ) -> Result<(), StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "UPDATE cases SET state = 'closed', close_reason = ?2, closed_on = ?3, deadline = NULL
              WHERE id = ?1",
+        )?.execute(
             rusqlite::params![case_id, reason.as_str(), date.to_string()],
         )?;
         Ok(())

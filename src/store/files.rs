@@ -63,27 +63,27 @@ impl Tx<'_> {
     ) -> Result<Option<AppliedFile>, StoreError> {
         Ok(self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT id, original_name, business_date FROM inbound_files
                  WHERE sender = ?1 AND sha256 = ?2 AND status IN ('accepted', 'partly_accepted')",
-                (sender, sha256),
-                |r| {
-                    Ok(AppliedFile {
-                        id: r.get(0)?,
-                        original_name: r.get(1)?,
-                        business_date: r.get(2)?,
-                    })
-                },
-            )
+            )?
+            .query_row((sender, sha256), |r| {
+                Ok(AppliedFile {
+                    id: r.get(0)?,
+                    original_name: r.get(1)?,
+                    business_date: r.get(2)?,
+                })
+            })
             .optional()?)
     }
 
     pub fn insert_file(&self, f: &NewInboundFile<'_>) -> Result<i64, StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO inbound_files (sender, original_name, sha256, size, format, kind, status,
                  records_total, records_accepted, records_unchanged, records_rejected, duplicate_of,
                  business_date, processed_at, destination)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?.execute(
             rusqlite::params![
                 f.sender,
                 f.original_name,
@@ -115,12 +115,14 @@ impl Tx<'_> {
         status: FileStatus,
         counts: [u64; 5],
     ) -> Result<(), StoreError> {
-        self.tx.execute(
-            "UPDATE inbound_files SET format = ?2, kind = ?3, status = ?4, records_total = ?5,
+        self.tx
+            .prepare_cached(
+                "UPDATE inbound_files SET format = ?2, kind = ?3, status = ?4, records_total = ?5,
                  records_accepted = ?6, records_unchanged = ?7, records_rejected = ?8,
                  records_skipped = ?9
              WHERE id = ?1",
-            rusqlite::params![
+            )?
+            .execute(rusqlite::params![
                 file_id,
                 format.map(|x| x.as_str()),
                 kind.map(|x| x.as_str()),
@@ -130,8 +132,7 @@ impl Tx<'_> {
                 counts[2] as i64,
                 counts[3] as i64,
                 counts[4] as i64,
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 
@@ -139,11 +140,8 @@ impl Tx<'_> {
     pub fn destination_taken(&self, destination: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
-            .query_row(
-                "SELECT 1 FROM inbound_files WHERE destination = ?1",
-                [destination],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM inbound_files WHERE destination = ?1")?
+            .query_row([destination], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -166,38 +164,37 @@ impl Tx<'_> {
     }
 
     pub fn mark_moved(&self, file_id: i64) -> Result<(), StoreError> {
-        self.tx.execute(
-            "UPDATE inbound_files SET moved = 1 WHERE id = ?1",
-            [file_id],
-        )?;
+        self.tx
+            .prepare_cached("UPDATE inbound_files SET moved = 1 WHERE id = ?1")?
+            .execute([file_id])?;
         Ok(())
     }
 
     pub fn sighting(&self, sender: &str, name: &str) -> Result<Option<Sighting>, StoreError> {
         Ok(self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT size, mtime_ns, first_seen, stable_since FROM inbox_sightings
                  WHERE sender = ?1 AND name = ?2",
-                (sender, name),
-                |r| {
-                    Ok(Sighting {
-                        size: r.get::<_, i64>(0)? as u64,
-                        mtime_ns: r.get(1)?,
-                        first_seen: r.get(2)?,
-                        stable_since: r.get(3)?,
-                    })
-                },
-            )
+            )?
+            .query_row((sender, name), |r| {
+                Ok(Sighting {
+                    size: r.get::<_, i64>(0)? as u64,
+                    mtime_ns: r.get(1)?,
+                    first_seen: r.get(2)?,
+                    stable_since: r.get(3)?,
+                })
+            })
             .optional()?)
     }
 
     pub fn put_sighting(&self, sender: &str, name: &str, s: &Sighting) -> Result<(), StoreError> {
-        self.tx.execute(
+        self.tx.prepare_cached(
             "INSERT INTO inbox_sightings (sender, name, size, mtime_ns, first_seen, stable_since)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (sender, name) DO UPDATE SET size = excluded.size,
                  mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since",
+        )?.execute(
             rusqlite::params![
                 sender,
                 name,
@@ -223,10 +220,9 @@ impl Tx<'_> {
             .query_map([sender], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         for name in names.iter().filter(|n| !present.contains(n)) {
-            self.tx.execute(
-                "DELETE FROM inbox_sightings WHERE sender = ?1 AND name = ?2",
-                (sender, name),
-            )?;
+            self.tx
+                .prepare_cached("DELETE FROM inbox_sightings WHERE sender = ?1 AND name = ?2")?
+                .execute((sender, name))?;
         }
         Ok(())
     }

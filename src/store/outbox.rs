@@ -19,11 +19,8 @@ impl Tx<'_> {
     pub fn outbox_name_taken(&self, folder: &str, file_name: &str) -> Result<bool, StoreError> {
         Ok(self
             .tx
-            .query_row(
-                "SELECT 1 FROM outbox WHERE folder = ?1 AND file_name = ?2",
-                (folder, file_name),
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM outbox WHERE folder = ?1 AND file_name = ?2")?
+            .query_row((folder, file_name), |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -37,11 +34,14 @@ impl Tx<'_> {
         file_id: Option<i64>,
         created_at: &str,
     ) -> Result<i64, StoreError> {
-        self.tx.execute(
-            "INSERT INTO outbox (folder, file_name, kind, content, file_id, created_at)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO outbox (folder, file_name, kind, content, file_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![folder, file_name, kind, content, file_id, created_at],
-        )?;
+            )?
+            .execute(rusqlite::params![
+                folder, file_name, kind, content, file_id, created_at
+            ])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -64,10 +64,9 @@ impl Tx<'_> {
     }
 
     pub fn mark_written(&self, id: i64, written_at: &str) -> Result<(), StoreError> {
-        self.tx.execute(
-            "UPDATE outbox SET written_at = ?2 WHERE id = ?1",
-            rusqlite::params![id, written_at],
-        )?;
+        self.tx
+            .prepare_cached("UPDATE outbox SET written_at = ?2 WHERE id = ?1")?
+            .execute(rusqlite::params![id, written_at])?;
         Ok(())
     }
 }
