@@ -16,7 +16,7 @@ use crate::parse::bgmax::parse_bgmax;
 use crate::parse::camt::parse_camt;
 use crate::parse::csv::{CsvRecords, RowProblem, decoding_reader};
 use crate::parse::kravflyt_xml::parse_kravflyt_xml;
-use crate::parse::ocr_giro::parse_ocr_giro;
+use crate::parse::ocr_giro::ocr_giro_transactions;
 use crate::parse::peppol::parse_peppol;
 use crate::parse::{ParsedFile, RawRecord};
 use crate::validate::Context;
@@ -68,6 +68,9 @@ pub struct Readable {
 enum Source {
     /// Streamed from the content on every pass.
     Csv,
+    /// Streamed too; a first pass at open checked the control totals (and counted the
+    /// entries passed over) before any record may count.
+    OcrGiro { skipped: u64 },
     /// Parsed whole (XML and fixed-width bank files, which are small or must have their
     /// control totals checked before any record counts).
     Parsed(ParsedFile),
@@ -173,11 +176,19 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
             .map_err(unreadable)?;
             (rows.kind(), Source::Csv)
         }
+        InboundFormat::OcrGiro => {
+            let input = std::io::BufReader::new(content.open().map_err(io_problem)?);
+            let mut transactions = ocr_giro_transactions(input);
+            for transaction in &mut transactions {
+                transaction.map_err(unreadable)?;
+            }
+            let skipped = transactions.skipped();
+            (FileKind::Payments, Source::OcrGiro { skipped })
+        }
         InboundFormat::Peppol
         | InboundFormat::KravflytXml
         | InboundFormat::Camt053
         | InboundFormat::Camt054
-        | InboundFormat::OcrGiro
         | InboundFormat::BgMax => {
             let mut bytes = Vec::new();
             content
@@ -198,7 +209,6 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
 /// Parses a format that is read whole.
 fn parse_whole(format: InboundFormat, bytes: &[u8]) -> Result<ParsedFile, Vec<Diagnostic>> {
     match format {
-        InboundFormat::OcrGiro => parse_ocr_giro(bytes),
         InboundFormat::BgMax => parse_bgmax(bytes),
         InboundFormat::Peppol
         | InboundFormat::KravflytXml
@@ -220,10 +230,10 @@ fn parse_whole(format: InboundFormat, bytes: &[u8]) -> Result<ParsedFile, Vec<Di
                 _ => parse_camt(&text),
             }
         }
-        // CSV is streamed, never read whole; reaching here would be a defect, said plainly.
-        InboundFormat::Csv => Err(vec![Diagnostic::file(
+        // Streamed, never read whole; reaching here would be a defect, said plainly.
+        InboundFormat::Csv | InboundFormat::OcrGiro => Err(vec![Diagnostic::file(
             code::UNREADABLE_FILE,
-            "internal error: CSV is read as a stream",
+            "internal error: this format is read as a stream",
         )]),
     }
 }
@@ -233,6 +243,7 @@ impl Readable {
     pub fn skipped(&self) -> u64 {
         match &self.source {
             Source::Csv => 0,
+            Source::OcrGiro { skipped } => *skipped,
             Source::Parsed(parsed) => parsed.skipped,
         }
     }
@@ -255,8 +266,8 @@ impl Readable {
                     Ok(rows) => rows,
                     // The header was read once already; a different answer now means the
                     // file changed under us, which a claimed file in work/ must not.
-                    Err(mut problems) => {
-                        let first = problems.remove(0);
+                    Err(problems) => {
+                        let first = first_or_unreadable(problems);
                         return Ok(Box::new(std::iter::once(Checked::Fatal(first))));
                     }
                 };
@@ -266,6 +277,19 @@ impl Readable {
                     Err(RowProblem::Fatal(d)) => Checked::Fatal(d),
                     Err(RowProblem::Io(e)) => Checked::Io(e),
                 })))
+            }
+            Source::OcrGiro { .. } => {
+                let input = std::io::BufReader::new(content.open()?);
+                Ok(Box::new(ocr_giro_transactions(input).map(
+                    move |transaction| {
+                        match transaction {
+                            Ok(t) => check(kind, ctx, &t.to_raw_record(), '.'),
+                            // Checked whole when the file was opened; a different answer now means
+                            // the claimed file changed, which it must not.
+                            Err(problems) => Checked::Fatal(first_or_unreadable(problems)),
+                        }
+                    },
+                )))
             }
             Source::Parsed(parsed) => {
                 let separator = parsed.decimal_separator;
@@ -281,6 +305,14 @@ impl Readable {
             }
         }
     }
+}
+
+/// The first of a reader's problems, or a plain one if it gave none.
+fn first_or_unreadable(problems: Vec<Diagnostic>) -> Diagnostic {
+    problems
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Diagnostic::file(code::UNREADABLE_FILE, "the file could not be read"))
 }
 
 /// Validates one raw record as its file's kind.

@@ -5,13 +5,15 @@
 //! 30: date, amount, KID), amount item 2 (31: form number, archive reference, the payer's bank
 //! date, debit account) and, for transaction types 20 and 21 only, amount item 3 (32: free text).
 //!
-//! The reader is an iterator over the byte slice ([`ocr_giro_transactions`]): it holds one
-//! assignment's running totals, never the file's records, so a 2 000 000-record file is read in
-//! memory that does not grow with it (only the set of assignment numbers seen, a few bytes per
-//! assignment, does). Every end record is checked when it is reached, so a caller that applies
-//! transactions must wait until the iterator has ended without an `Err`: a broken total at the
-//! end rejects the whole file, including the transactions already yielded. [`parse_ocr_giro`]
-//! does exactly that and collects the records.
+//! The reader ([`ocr_giro_transactions`]) is an iterator over any [`BufRead`]: it reads one
+//! record at a time into a reused 80-byte buffer and holds one assignment's running totals,
+//! never the file's records, so a 2 000 000-record file is read in memory that does not grow
+//! with it (only the set of assignments seen, 16 bytes per assignment, does). Every end record
+//! is checked when it is reached, so a caller that applies transactions must wait until the
+//! iterator has ended without an `Err`: a broken total at the end rejects the whole file,
+//! including the transactions already yielded. [`parse_ocr_giro`] does exactly that and
+//! collects the records; [`verify_ocr_giro`] checks a whole file without keeping anything, as a
+//! pre-pass before the file is read again and applied as it streams.
 //!
 //! Transaction types (positions 5–6 of the amount items) and what they mean for the payee:
 //!
@@ -43,6 +45,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::io::{self, BufRead, Read};
 
 use crate::detect::UTF8_BOM;
 use crate::diagnostic::{Diagnostic, Position, code};
@@ -53,11 +56,14 @@ use crate::parse::{ParsedFile, RawRecord};
 
 /// Every OCR giro record is this long.
 const RECORD_LEN: usize = 80;
+/// How many bytes at the start of a file decide how its records are separated (see
+/// [`Layout::of`]). Enough to see the line end of any first line an editor could have padded,
+/// and a fixed amount, so the reader's memory does not depend on the file.
+const HEAD_LEN: usize = 64 * 1024;
 /// The service code of OCR giro assignments and their amount items.
 const SERVICE_OCR_GIRO: &[u8] = b"09";
 /// The service code of AvtaleGiro, whose mandate lists may share the transmission.
 const SERVICE_AVTALEGIRO: &[u8] = b"21";
-
 /// The meaning of an OCR giro transaction type (see the table in the module documentation),
 /// `None` for a number that is not one.
 pub fn transaction_type_meaning(transaction_type: u8) -> Option<&'static str> {
@@ -124,40 +130,41 @@ impl fmt::Display for NetsDate {
 }
 
 /// One OCR giro transaction: its amount items 1, 2 and (types 20 and 21) 3, with the
-/// assignment it belongs to. Text fields borrow from the file's bytes.
+/// assignment it belongs to. It owns its text (a few short strings), so the reader can reuse
+/// its buffer for the next record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OcrTransaction<'a> {
+pub struct OcrTransaction {
     /// The physical record (line) number of amount item 1, 1-based.
     pub record: u64,
     /// The assignment's agreement ID (9 digits, start record positions 9–17).
-    pub agreement_id: &'a str,
+    pub agreement_id: String,
     /// The assignment number (7 digits, positions 18–24).
-    pub assignment_number: &'a str,
+    pub assignment_number: String,
     /// The payee's account the assignment was credited to (11 digits, positions 25–35).
-    pub assignment_account: &'a str,
+    pub assignment_account: String,
     /// 10–21, see [`transaction_type_meaning`].
     pub transaction_type: u8,
     /// The transaction number (7 digits), ascending within the assignment.
-    pub transaction_number: &'a str,
+    pub transaction_number: String,
     /// The Nets date (settlement) of amount item 1.
     pub nets_date: NetsDate,
     /// The amount in øre, negative when the sign field says `-`.
     pub amount_minor: i64,
     /// The KID, leading spaces removed; empty when the payer gave none.
-    pub kid: Cow<'a, str>,
+    pub kid: String,
     /// Amount item 2: the form number (10 digits; zeros for electronic payments).
-    pub form_number: Cow<'a, str>,
+    pub form_number: String,
     /// Amount item 2: the archive reference the bank gave the payment (9 positions).
-    pub archive_reference: Cow<'a, str>,
+    pub archive_reference: String,
     /// Amount item 2: the date the payer's bank handled the payment; `None` when zeros.
     pub bank_date: Option<NetsDate>,
     /// Amount item 2: the debited account (11 digits); `None` when zeros or blank.
-    pub debit_account: Option<Cow<'a, str>>,
+    pub debit_account: Option<String>,
     /// Amount item 3 (types 20 and 21): the free text, trimmed; `None` when absent or blank.
-    pub free_text: Option<Cow<'a, str>>,
+    pub free_text: Option<String>,
 }
 
-impl OcrTransaction<'_> {
+impl OcrTransaction {
     /// The stable, unique payment id: `agreement-assignment-transaction-YYYYMMDD`.
     ///
     /// Nets numbers assignments per agreement and transactions in ascending order within an
@@ -195,7 +202,7 @@ impl OcrTransaction<'_> {
         record.set("currency", "NOK");
         record.set("payment_date", self.nets_date.iso());
         if let Some(account) = &self.debit_account {
-            record.set("payer_account", account.as_ref());
+            record.set("payer_account", account.as_str());
         }
         record
     }
@@ -219,11 +226,13 @@ pub fn parse_ocr_giro(bytes: &[u8]) -> Result<ParsedFile, Vec<Diagnostic>> {
     })
 }
 
-/// The transactions of an OCR giro file, read incrementally. The iterator ends after the
-/// first `Err`; a caller must not apply anything unless the iterator ended without one.
-pub fn ocr_giro_transactions(bytes: &[u8]) -> OcrGiroReader<'_> {
+/// The transactions of an OCR giro file, read incrementally from `input` (a `&[u8]`, or a
+/// `BufReader` around a file or a stream). The iterator ends after the first `Err`; a caller
+/// must not apply anything unless the iterator ended without one (or [`verify_ocr_giro`]
+/// passed the same bytes first). A failure to read `input` is an `unreadable_file` `Err`.
+pub fn ocr_giro_transactions<R: BufRead>(input: R) -> OcrGiroReader<R> {
     OcrGiroReader {
-        records: Records::new(bytes),
+        records: Records::new(input),
         phase: Phase::Start,
         assignment: None,
         transmission: Tally::default(),
@@ -232,32 +241,57 @@ pub fn ocr_giro_transactions(bytes: &[u8]) -> OcrGiroReader<'_> {
     }
 }
 
+/// Checks a whole OCR giro file in one pass: every record, and every count, sum and date of
+/// the end records, as [`ocr_giro_transactions`] does, but without building or keeping the
+/// transactions. `Ok` holds the number of payment transactions (AvtaleGiro entries are not
+/// counted). Meant as a pre-pass: once it passes, the same bytes can be read again with
+/// [`ocr_giro_transactions`] and applied as they stream, because every `Err` that reading
+/// could end with has already been ruled out (other than the input failing or changing).
+pub fn verify_ocr_giro<R: BufRead>(input: R) -> Result<u64, Vec<Diagnostic>> {
+    let mut reader = ocr_giro_transactions(input);
+    let mut transactions = 0u64;
+    while reader.step()?.is_some() {
+        transactions += 1;
+    }
+    Ok(transactions)
+}
+
 /// The incremental reader behind [`ocr_giro_transactions`].
-pub struct OcrGiroReader<'a> {
-    records: Records<'a>,
+///
+/// What it holds does not grow with the number of transactions or records: the 80 bytes of
+/// the record being read, at most three records of one transaction, the first 64 KiB of the
+/// file (read once to see how its records are separated), the running totals and the
+/// `BufRead`'s own buffer. The one exception is the set of assignments seen, which grows by
+/// one entry per assignment (not per transaction).
+pub struct OcrGiroReader<R: BufRead> {
+    records: Records<R>,
     phase: Phase,
-    assignment: Option<Assignment<'a>>,
+    assignment: Option<Assignment>,
     transmission: Tally,
-    seen_assignments: HashSet<(&'a str, &'a str)>,
+    /// The agreement ID and assignment number of every OCR giro assignment read so far, as
+    /// numbers, to reject an assignment that appears twice. This grows with the number of
+    /// assignments only (16 bytes and the set's overhead each); a file of 2 000 000
+    /// transactions usually has a handful of them.
+    seen_assignments: HashSet<(u64, u64)>,
     skipped: u64,
 }
 
-impl OcrGiroReader<'_> {
+impl<R: BufRead> OcrGiroReader<R> {
     /// Entries passed over so far (AvtaleGiro mandate entries).
     pub fn skipped(&self) -> u64 {
         self.skipped
     }
 }
 
-impl<'a> Iterator for OcrGiroReader<'a> {
-    type Item = Result<OcrTransaction<'a>, Vec<Diagnostic>>;
+impl<R: BufRead> Iterator for OcrGiroReader<R> {
+    type Item = Result<OcrTransaction, Vec<Diagnostic>>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.phase == Phase::Done {
             return None;
         }
         match self.step() {
-            Ok(Some(transaction)) => Some(Ok(transaction)),
+            Ok(Some(checked)) => Some(Ok(self.build(checked))),
             Ok(None) => {
                 self.phase = Phase::Done;
                 None
@@ -304,16 +338,28 @@ impl Tally {
     }
 }
 
-struct Assignment<'a> {
+struct Assignment {
     /// The record number of the start record.
     start: u64,
     /// An AvtaleGiro assignment: counted and passed over.
     avtalegiro: bool,
-    agreement_id: &'a str,
-    number: &'a str,
-    account: &'a str,
+    agreement_id: String,
+    number: String,
+    account: String,
     tally: Tally,
     last_transaction: Option<u64>,
+}
+
+/// A transaction whose records have passed every check, before its text is decoded: the
+/// iterator turns it into an [`OcrTransaction`], [`verify_ocr_giro`] only counts it.
+struct Checked {
+    item1: Rec,
+    item2: Rec,
+    item3: Option<Rec>,
+    transaction_type: u8,
+    nets_date: NetsDate,
+    amount_minor: i64,
+    bank_date: Option<NetsDate>,
 }
 
 /// What a record is, from its service code (positions 3–4) and record type (7–8).
@@ -330,10 +376,10 @@ enum Kind {
     Other,
 }
 
-impl<'a> OcrGiroReader<'a> {
+impl<R: BufRead> OcrGiroReader<R> {
     /// Reads records until a transaction is complete (`Some`), the file has ended properly
     /// (`None`), or it cannot be read (`Err`).
-    fn step(&mut self) -> Result<Option<OcrTransaction<'a>>, Vec<Diagnostic>> {
+    fn step(&mut self) -> Result<Option<Checked>, Vec<Diagnostic>> {
         loop {
             match self.phase {
                 Phase::Done => return Ok(None),
@@ -359,6 +405,39 @@ impl<'a> OcrGiroReader<'a> {
         }
     }
 
+    /// The transaction with its text decoded and the assignment's identifiers copied in.
+    fn build(&self, checked: Checked) -> OcrTransaction {
+        let (agreement_id, assignment_number, assignment_account) = match &self.assignment {
+            Some(a) => (a.agreement_id.clone(), a.number.clone(), a.account.clone()),
+            None => Default::default(),
+        };
+        let Checked {
+            item1,
+            item2,
+            item3,
+            ..
+        } = checked;
+        OcrTransaction {
+            record: item1.line,
+            agreement_id,
+            assignment_number,
+            assignment_account,
+            transaction_type: checked.transaction_type,
+            transaction_number: text(item1.field(9, 15)),
+            nets_date: checked.nets_date,
+            amount_minor: checked.amount_minor,
+            kid: trimmed(item1.field(50, 74)),
+            form_number: text(item2.field(16, 25)),
+            archive_reference: text(item2.field(26, 34)),
+            bank_date: checked.bank_date,
+            debit_account: Some(trimmed(item2.field(48, 58)))
+                .filter(|a| !a.is_empty() && a.bytes().any(|b| b != b'0')),
+            free_text: item3
+                .map(|item3| trimmed(item3.field(16, 55)))
+                .filter(|t| !t.is_empty()),
+        }
+    }
+
     fn transmission_start(&mut self) -> Result<(), Diagnostic> {
         let Some(rec) = self.records.next_record()? else {
             return Err(Diagnostic::file(
@@ -380,7 +459,7 @@ impl<'a> OcrGiroReader<'a> {
     }
 
     /// Handles one record inside the transmission; `Some` when it completed a transaction.
-    fn transmission_record(&mut self) -> Result<Option<OcrTransaction<'a>>, Vec<Diagnostic>> {
+    fn transmission_record(&mut self) -> Result<Option<Checked>, Vec<Diagnostic>> {
         let Some(rec) = self.records.next_record().map_err(one)? else {
             let message = match &self.assignment {
                 Some(a) => format!(
@@ -395,9 +474,9 @@ impl<'a> OcrGiroReader<'a> {
         let kind = rec.kind().map_err(one)?;
         let Some(assignment) = &self.assignment else {
             return match kind {
-                Kind::AssignmentStart => self.assignment_start(rec).map(|()| None).map_err(one),
+                Kind::AssignmentStart => self.assignment_start(&rec).map(|()| None).map_err(one),
                 Kind::TransmissionEnd => {
-                    self.transmission_end(rec)?;
+                    self.transmission_end(&rec)?;
                     self.phase = Phase::Ended;
                     Ok(None)
                 }
@@ -410,16 +489,16 @@ impl<'a> OcrGiroReader<'a> {
                 ))),
             };
         };
-        let (number, start) = (assignment.number, assignment.start);
+        let avtalegiro = assignment.avtalegiro;
         let service = assignment_service(assignment);
-        match (kind, assignment.avtalegiro) {
+        match (kind, avtalegiro) {
             (Kind::AssignmentEnd, _) if rec.field(3, 4) == service => {
-                self.assignment_end(rec)?;
+                self.assignment_end(&rec)?;
                 Ok(None)
             }
             (Kind::AmountItem1, false) => self.transaction(rec).map(Some).map_err(one),
             (Kind::AmountItem1 | Kind::AmountItem2 | Kind::AmountItem3 | Kind::Other, true) => {
-                self.avtalegiro_record(rec).map(|()| None).map_err(one)
+                self.avtalegiro_record(&rec).map(|()| None).map_err(one)
             }
             (Kind::AmountItem2 | Kind::AmountItem3, false) => Err(one(rec.problem(
                 code::BAD_RECORD,
@@ -429,6 +508,10 @@ impl<'a> OcrGiroReader<'a> {
                 ),
             ))),
             (Kind::AssignmentStart | Kind::TransmissionEnd | Kind::AssignmentEnd, _) => {
+                let (number, start) = self
+                    .assignment
+                    .as_ref()
+                    .map_or(("", 0), |a| (a.number.as_str(), a.start));
                 Err(one(rec.problem(
                     code::BAD_RECORD,
                     format!(
@@ -439,7 +522,10 @@ impl<'a> OcrGiroReader<'a> {
             }
             (Kind::TransmissionStart, _) | (Kind::Other, false) => Err(one(rec.problem(
                 code::BAD_RECORD,
-                format!("{} does not belong in an OCR giro assignment", rec.describe()),
+                format!(
+                    "{} does not belong in an OCR giro assignment",
+                    rec.describe()
+                ),
             ))),
         }
     }
@@ -451,7 +537,7 @@ impl<'a> OcrGiroReader<'a> {
         }
     }
 
-    fn assignment_start(&mut self, rec: Rec<'a>) -> Result<(), Diagnostic> {
+    fn assignment_start(&mut self, rec: &Rec) -> Result<(), Diagnostic> {
         let service = rec.field(3, 4);
         let avtalegiro = if service == SERVICE_OCR_GIRO {
             false
@@ -481,7 +567,11 @@ impl<'a> OcrGiroReader<'a> {
             let agreement_id = rec.digits(9, 17, "agreement ID")?;
             let number = rec.digits(18, 24, "assignment number")?;
             let account = rec.digits(25, 35, "assignment account")?;
-            if !self.seen_assignments.insert((agreement_id, number)) {
+            // Both are fixed-width digit fields, so their numbers identify them exactly.
+            if !self
+                .seen_assignments
+                .insert((to_number(agreement_id), to_number(number)))
+            {
                 return Err(rec.problem(
                     code::BAD_RECORD,
                     format!(
@@ -494,9 +584,9 @@ impl<'a> OcrGiroReader<'a> {
         self.assignment = Some(Assignment {
             start: rec.line,
             avtalegiro,
-            agreement_id,
-            number,
-            account,
+            agreement_id: agreement_id.to_owned(),
+            number: number.to_owned(),
+            account: account.to_owned(),
             tally: Tally {
                 records: 1,
                 ..Tally::default()
@@ -506,8 +596,8 @@ impl<'a> OcrGiroReader<'a> {
         Ok(())
     }
 
-    /// Reads amount items 1, 2 and (types 20 and 21) 3 of one transaction.
-    fn transaction(&mut self, item1: Rec<'a>) -> Result<OcrTransaction<'a>, Diagnostic> {
+    /// Reads amount items 1, 2 and (types 20 and 21) 3 of one transaction and checks them.
+    fn transaction(&mut self, item1: Rec) -> Result<Checked, Diagnostic> {
         if item1.field(3, 4) != SERVICE_OCR_GIRO {
             return Err(item1.problem(
                 code::BAD_RECORD,
@@ -535,7 +625,6 @@ impl<'a> OcrGiroReader<'a> {
             }
         };
         let amount = to_number(item1.digits(33, 49, "amount")?);
-        let kid = trim_spaces(decode(item1.field(50, 74)));
 
         let Some(assignment) = &self.assignment else {
             return Err(item1.problem(code::BAD_RECORD, "a transaction outside an assignment"));
@@ -562,16 +651,12 @@ impl<'a> OcrGiroReader<'a> {
         };
         self.count_record();
         item2.continues(Kind::AmountItem2, &item1, number_text)?;
-        let form_number = decode(item2.field(16, 25));
-        let archive_reference = decode(item2.field(26, 34));
         let bank_date = match item2.field(42, 47) {
             b"000000" | b"      " => None,
             _ => Some(item2.date(42, 47, "bank date")?),
         };
-        let debit_account = Some(trim_spaces(decode(item2.field(48, 58))))
-            .filter(|a| !a.is_empty() && a.bytes().any(|b| b != b'0'));
 
-        let mut free_text = None;
+        let mut item3 = None;
         if let Some(next) = self.records.peek_record()?
             && next.kind()? == Kind::AmountItem3
         {
@@ -586,7 +671,7 @@ impl<'a> OcrGiroReader<'a> {
                     ),
                 ));
             }
-            free_text = Some(trim_spaces(decode(next.field(16, 55)))).filter(|t| !t.is_empty());
+            item3 = Some(next);
         }
 
         let Some(assignment) = &mut self.assignment else {
@@ -601,27 +686,20 @@ impl<'a> OcrGiroReader<'a> {
                 format!("the amount (positions 33–49) {amount} øre is too large"),
             )
         })?;
-        Ok(OcrTransaction {
-            record: item1.line,
-            agreement_id: assignment.agreement_id,
-            assignment_number: assignment.number,
-            assignment_account: assignment.account,
+        Ok(Checked {
+            item1,
+            item2,
+            item3,
             transaction_type,
-            transaction_number: number_text,
             nets_date,
             amount_minor: if negative { -magnitude } else { magnitude },
-            kid,
-            form_number,
-            archive_reference,
             bank_date,
-            debit_account,
-            free_text,
         })
     }
 
     /// A record of an AvtaleGiro assignment: counted, never applied. A transaction is an
     /// amount item 1 (cancellations) or a mandate record (type 70).
-    fn avtalegiro_record(&mut self, rec: Rec<'a>) -> Result<(), Diagnostic> {
+    fn avtalegiro_record(&mut self, rec: &Rec) -> Result<(), Diagnostic> {
         let record_type = rec.field(7, 8);
         let amount = if record_type == b"30" {
             Some(to_number(rec.digits(33, 49, "amount")?))
@@ -638,7 +716,7 @@ impl<'a> OcrGiroReader<'a> {
         Ok(())
     }
 
-    fn assignment_end(&mut self, rec: Rec<'a>) -> Result<(), Vec<Diagnostic>> {
+    fn assignment_end(&mut self, rec: &Rec) -> Result<(), Vec<Diagnostic>> {
         let Some(assignment) = self.assignment.take() else {
             return Ok(());
         };
@@ -648,7 +726,7 @@ impl<'a> OcrGiroReader<'a> {
         let transactions = rec.number(9, 16, "number of transactions").map_err(one)?;
         let records = rec.number(17, 24, "number of records").map_err(one)?;
         compare(
-            &rec,
+            rec,
             &mut problems,
             "assignment end record",
             Count("transactions", transactions),
@@ -656,7 +734,7 @@ impl<'a> OcrGiroReader<'a> {
             &what,
         );
         compare(
-            &rec,
+            rec,
             &mut problems,
             "assignment end record",
             Count("records", records),
@@ -666,7 +744,7 @@ impl<'a> OcrGiroReader<'a> {
         if !assignment.avtalegiro {
             let sum = rec.number(25, 41, "sum of amounts").map_err(one)?;
             compare(
-                &rec,
+                rec,
                 &mut problems,
                 "assignment end record",
                 Sum(u128::from(sum)),
@@ -678,7 +756,7 @@ impl<'a> OcrGiroReader<'a> {
             let last = rec.date(54, 59, "last date").map_err(one)?;
             if let (Some(earliest), Some(latest)) = (tally.first, tally.last) {
                 compare(
-                    &rec,
+                    rec,
                     &mut problems,
                     "assignment end record",
                     Dated("earliest", first),
@@ -686,7 +764,7 @@ impl<'a> OcrGiroReader<'a> {
                     &what,
                 );
                 compare(
-                    &rec,
+                    rec,
                     &mut problems,
                     "assignment end record",
                     Dated("latest", last),
@@ -702,7 +780,7 @@ impl<'a> OcrGiroReader<'a> {
         }
     }
 
-    fn transmission_end(&mut self, rec: Rec<'a>) -> Result<(), Vec<Diagnostic>> {
+    fn transmission_end(&mut self, rec: &Rec) -> Result<(), Vec<Diagnostic>> {
         let transactions = rec.number(9, 16, "number of transactions").map_err(one)?;
         let records = rec.number(17, 24, "number of records").map_err(one)?;
         let sum = rec.number(25, 41, "sum of amounts").map_err(one)?;
@@ -711,7 +789,7 @@ impl<'a> OcrGiroReader<'a> {
         let mut problems = Vec::new();
         let what = "the file";
         compare(
-            &rec,
+            rec,
             &mut problems,
             "transmission end record",
             Count("transactions", transactions),
@@ -719,7 +797,7 @@ impl<'a> OcrGiroReader<'a> {
             what,
         );
         compare(
-            &rec,
+            rec,
             &mut problems,
             "transmission end record",
             Count("records", records),
@@ -727,7 +805,7 @@ impl<'a> OcrGiroReader<'a> {
             what,
         );
         compare(
-            &rec,
+            rec,
             &mut problems,
             "transmission end record",
             Sum(u128::from(sum)),
@@ -742,7 +820,7 @@ impl<'a> OcrGiroReader<'a> {
     }
 }
 
-fn assignment_service(assignment: &Assignment<'_>) -> &'static [u8] {
+fn assignment_service(assignment: &Assignment) -> &'static [u8] {
     if assignment.avtalegiro {
         SERVICE_AVTALEGIRO
     } else {
@@ -761,7 +839,7 @@ use Figure::{Count, Dated, Sum};
 
 /// Adds a `bad_control_total` when the stated figure differs from the counted one.
 fn compare(
-    rec: &Rec<'_>,
+    rec: &Rec,
     problems: &mut Vec<Diagnostic>,
     end_record: &str,
     stated: Figure,
@@ -813,11 +891,14 @@ fn decode(bytes: &[u8]) -> Cow<'_, str> {
         .0
 }
 
-fn trim_spaces(text: Cow<'_, str>) -> Cow<'_, str> {
-    match text {
-        Cow::Borrowed(t) => Cow::Borrowed(t.trim_matches(' ')),
-        Cow::Owned(t) => Cow::Owned(t.trim_matches(' ').to_owned()),
-    }
+/// A text field as the file has it.
+fn text(bytes: &[u8]) -> String {
+    decode(bytes).into_owned()
+}
+
+/// A text field without its padding spaces.
+fn trimmed(bytes: &[u8]) -> String {
+    decode(bytes).trim_matches(' ').to_owned()
 }
 
 /// Bytes shown in a message.
@@ -827,14 +908,14 @@ fn shown(bytes: &[u8]) -> String {
 
 /// One 80-character record and its physical record (line) number.
 #[derive(Debug, Clone, Copy)]
-struct Rec<'a> {
+struct Rec {
     line: u64,
-    bytes: &'a [u8],
+    bytes: [u8; RECORD_LEN],
 }
 
-impl<'a> Rec<'a> {
+impl Rec {
     /// Positions `from..=to` (1-based, as Nets' specification counts them).
-    fn field(&self, from: usize, to: usize) -> &'a [u8] {
+    fn field(&self, from: usize, to: usize) -> &[u8] {
         self.bytes
             .get(from.saturating_sub(1)..to.min(self.bytes.len()))
             .unwrap_or_default()
@@ -845,7 +926,7 @@ impl<'a> Rec<'a> {
     }
 
     /// A field that must be all digits.
-    fn digits(&self, from: usize, to: usize, what: &str) -> Result<&'a str, Diagnostic> {
+    fn digits(&self, from: usize, to: usize, what: &str) -> Result<&str, Diagnostic> {
         let field = self.field(from, to);
         match std::str::from_utf8(field) {
             Ok(text) if field.len() == to + 1 - from && field.iter().all(u8::is_ascii_digit) => {
@@ -927,7 +1008,7 @@ impl<'a> Rec<'a> {
     }
 
     /// Checks that amount item 2 or 3 belongs to the transaction `item1` started.
-    fn continues(&self, kind: Kind, item1: &Rec<'_>, number: &str) -> Result<(), Diagnostic> {
+    fn continues(&self, kind: Kind, item1: &Rec, number: &str) -> Result<(), Diagnostic> {
         let name = if kind == Kind::AmountItem2 {
             "amount item 2 (record type 31)"
         } else {
@@ -967,102 +1048,218 @@ impl<'a> Rec<'a> {
     }
 }
 
-/// The records of a file, one per line (LF, CRLF or CR; blank lines are passed over but keep
-/// their number, so a record number is the line an editor shows). A file without any line
-/// end whose length is a multiple of 80 is read as back-to-back 80-byte records.
-struct Records<'a> {
-    rest: &'a [u8],
-    line: u64,
-    unbroken: bool,
-    /// `\n`, or `\r` for a file with old Mac line ends only.
-    line_end: u8,
-    peeked: Option<Rec<'a>>,
+/// How a file separates its records, decided once from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// One record per line, ending at this byte: `\n` (LF or CRLF: one `\r` before it is
+    /// dropped), or `\r` for a file with old Mac line ends only.
+    Lines(u8),
+    /// Back-to-back 80-byte records without any line end.
+    Unbroken,
 }
 
-impl<'a> Records<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
-        let content = bytes
-            .iter()
-            .rposition(|b| !matches!(b, b'\r' | b'\n' | b' ' | 0x1A))
-            .map_or(0, |p| p + 1);
-        let body = bytes.get(..content).unwrap_or(bytes);
-        let has_lf = body.contains(&b'\n');
-        let line_end = if !has_lf && body.contains(&b'\r') {
-            b'\r'
+impl Layout {
+    /// The layout of a file that starts with `head` (after any byte order mark); `whole` when
+    /// `head` is all of it.
+    ///
+    /// A whole file is judged as a whole: its trailing line ends, spaces and Ctrl-Z are left
+    /// out, any LF makes it a file of lines, else any CR a file of CR-ended lines, else one of
+    /// back-to-back records when it is longer than one record and a multiple of 80 long (and
+    /// otherwise a single line, which is then reported as a record of the wrong length). A
+    /// longer file is judged by its first [`HEAD_LEN`] bytes alone, so that the reader never
+    /// needs more of it at once: with no line end among them it can only be unbroken records.
+    fn of(head: &[u8], whole: bool) -> Layout {
+        let body = if whole {
+            let content = head
+                .iter()
+                .rposition(|b| !matches!(b, b'\r' | b'\n' | b' ' | 0x1A))
+                .map_or(0, |p| p + 1);
+            head.get(..content).unwrap_or(head)
         } else {
-            b'\n'
+            head
         };
-        let unbroken =
-            !has_lf && line_end == b'\n' && content > RECORD_LEN && content % RECORD_LEN == 0;
+        if body.contains(&b'\n') {
+            Layout::Lines(b'\n')
+        } else if body.contains(&b'\r') {
+            Layout::Lines(b'\r')
+        } else if !whole || (body.len() > RECORD_LEN && body.len() % RECORD_LEN == 0) {
+            Layout::Unbroken
+        } else {
+            Layout::Lines(b'\n')
+        }
+    }
+}
+
+/// A line as far as a record needs it; its first 80 bytes are in [`Records::buf`].
+struct Line {
+    number: u64,
+    /// Its length in bytes, line end excluded.
+    len: usize,
+    /// Everything after position 80 is spaces (or there is nothing after it).
+    padded: bool,
+}
+
+/// The records of a file, one per line (LF, CRLF or CR; blank lines are passed over but keep
+/// their number, so a record number is the line an editor shows). A file without any line
+/// end is read as back-to-back 80-byte records (see [`Layout::of`]).
+///
+/// The input is read a chunk of the `BufRead`'s buffer at a time and only the first 80 bytes
+/// of a line are kept: a line of any length (a file without line ends, a damaged file) is
+/// measured, not held.
+struct Records<R> {
+    /// The file's first bytes (read once to decide the layout) and then the rest of it.
+    input: io::Chain<io::Cursor<Vec<u8>>, R>,
+    /// `None` until the first record is asked for.
+    layout: Option<Layout>,
+    /// The first 80 bytes of the current line: reused, never longer.
+    buf: Vec<u8>,
+    line: u64,
+    peeked: Option<Rec>,
+}
+
+impl<R: BufRead> Records<R> {
+    fn new(input: R) -> Self {
         Records {
-            rest: bytes,
+            input: io::Cursor::new(Vec::new()).chain(input),
+            layout: None,
+            buf: Vec::with_capacity(RECORD_LEN),
             line: 0,
-            unbroken,
-            line_end,
             peeked: None,
         }
     }
 
-    fn next_line(&mut self) -> Option<(u64, &'a [u8])> {
-        loop {
-            if self.rest.is_empty() {
-                return None;
-            }
-            self.line += 1;
-            let (line, rest) = if self.unbroken {
-                self.rest.split_at(RECORD_LEN.min(self.rest.len()))
-            } else {
-                match self.rest.iter().position(|b| *b == self.line_end) {
-                    Some(end) => (
-                        self.rest.get(..end).unwrap_or_default(),
-                        self.rest.get(end + 1..).unwrap_or_default(),
-                    ),
-                    None => (self.rest, &[][..]),
+    /// Reads the first [`HEAD_LEN`] bytes, skips a byte order mark and decides the layout.
+    /// The bytes stay at the front of `input`, to be read as records like the rest.
+    fn start(&mut self) -> io::Result<Layout> {
+        let (head, rest) = self.input.get_mut();
+        rest.by_ref()
+            .take(HEAD_LEN as u64)
+            .read_to_end(head.get_mut())?;
+        let whole = head.get_ref().len() < HEAD_LEN
+            || loop {
+                match rest.fill_buf() {
+                    Ok(more) => break more.is_empty(),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
                 }
             };
-            self.rest = rest;
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let bytes = head.get_ref().as_slice();
+        let (skip, bytes) = match bytes.strip_prefix(UTF8_BOM) {
+            Some(after) => (UTF8_BOM.len(), after),
+            None => (0, bytes),
+        };
+        let layout = Layout::of(bytes, whole);
+        head.set_position(skip as u64);
+        Ok(layout)
+    }
+
+    /// The next line that is not blank, its first 80 bytes in `buf`; `None` at the end.
+    fn next_line(&mut self) -> io::Result<Option<Line>> {
+        let layout = match self.layout {
+            Some(layout) => layout,
+            None => {
+                let layout = self.start()?;
+                self.layout = Some(layout);
+                layout
+            }
+        };
+        loop {
+            self.buf.clear();
+            // The line's length so far, how many of its bytes after position 80 are not
+            // spaces, whether all of it is blank, its last byte and whether its end was seen.
+            let mut len = 0usize;
+            let mut extra = 0usize;
+            let mut blank = true;
+            let mut last = None;
+            let mut ended = false;
+            while !ended {
+                let chunk = match self.input.fill_buf() {
+                    Ok(chunk) => chunk,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                let (part, used) = match layout {
+                    Layout::Lines(end) => match chunk.iter().position(|b| *b == end) {
+                        Some(at) => {
+                            ended = true;
+                            (chunk.get(..at).unwrap_or_default(), at + 1)
+                        }
+                        None => (chunk, chunk.len()),
+                    },
+                    Layout::Unbroken => {
+                        let wanted = RECORD_LEN.saturating_sub(len).min(chunk.len());
+                        ended = len + wanted >= RECORD_LEN;
+                        (chunk.get(..wanted).unwrap_or_default(), wanted)
+                    }
+                };
+                let room = RECORD_LEN.saturating_sub(self.buf.len()).min(part.len());
+                let (kept, beyond) = part.split_at(room);
+                self.buf.extend_from_slice(kept);
+                extra = extra.saturating_add(beyond.iter().filter(|b| **b != b' ').count());
+                blank = blank && part.iter().all(|b| is_blank(*b));
+                last = part.last().copied().or(last);
+                len = len.saturating_add(part.len());
+                self.input.consume(used);
+            }
+            if len == 0 && !ended {
+                return Ok(None);
+            }
+            self.line += 1;
+            // The CR of a CRLF line end (or one before a missing line end) is not data.
+            if last == Some(b'\r') {
+                len = len.saturating_sub(1);
+                if len >= RECORD_LEN {
+                    extra = extra.saturating_sub(1);
+                } else {
+                    self.buf.pop();
+                }
+            }
             // Blank lines and a DOS end-of-file mark (Ctrl-Z) are not records.
-            if line
-                .iter()
-                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x1A))
-            {
+            if blank {
                 continue;
             }
-            return Some((self.line, line));
+            return Ok(Some(Line {
+                number: self.line,
+                len,
+                padded: extra == 0,
+            }));
         }
     }
 
-    fn next_record(&mut self) -> Result<Option<Rec<'a>>, Diagnostic> {
+    fn next_record(&mut self) -> Result<Option<Rec>, Diagnostic> {
         if let Some(rec) = self.peeked.take() {
             return Ok(Some(rec));
         }
-        let Some((line, bytes)) = self.next_line() else {
+        let Some(line) = self.next_line().map_err(unreadable)? else {
             return Ok(None);
         };
         // Trailing spaces after position 80 (an editor's or a transfer's padding) are not
         // part of the record; anything else makes the length wrong.
-        let bytes = match bytes.get(RECORD_LEN..) {
-            Some(extra) if extra.iter().all(|b| *b == b' ') => {
-                bytes.get(..RECORD_LEN).unwrap_or(bytes)
-            }
-            _ => bytes,
+        let bytes = if line.len == RECORD_LEN || (line.len > RECORD_LEN && line.padded) {
+            <[u8; RECORD_LEN]>::try_from(self.buf.as_slice()).ok()
+        } else {
+            None
         };
-        if bytes.len() != RECORD_LEN {
+        let Some(bytes) = bytes else {
             return Err(Diagnostic::at(
-                Position::Record(line),
+                Position::Record(line.number),
                 code::BAD_RECORD,
                 format!(
                     "the record is {} characters long; OCR giro records are exactly 80 characters, one per line: the file was cut off, re-wrapped or edited",
-                    bytes.len()
+                    line.len
                 ),
             ));
-        }
-        Ok(Some(Rec { line, bytes }))
+        };
+        Ok(Some(Rec {
+            line: line.number,
+            bytes,
+        }))
     }
 
-    fn peek_record(&mut self) -> Result<Option<Rec<'a>>, Diagnostic> {
+    fn peek_record(&mut self) -> Result<Option<Rec>, Diagnostic> {
         if self.peeked.is_none() {
             self.peeked = self.next_record()?;
         }
@@ -1071,6 +1268,200 @@ impl<'a> Records<'a> {
 
     fn take_peeked(&mut self) {
         self.peeked = None;
+    }
+}
+
+/// A byte a blank line may consist of.
+fn is_blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | 0x1A)
+}
+
+fn unreadable(error: io::Error) -> Diagnostic {
+    Diagnostic::file(
+        code::UNREADABLE_FILE,
+        format!(
+            "the file could not be read ({error}); try again, and check the disk or the connection the file comes from if it keeps failing"
+        ),
+    )
+}
+
+/// A valid OCR giro file rendered record by record as it is read, so a test or a benchmark can
+/// stream millions of transactions through a reader without holding the file:
+/// `BufReader::new(GeneratedOcrGiro::new(2_000_000, 100_000, b"\n"))`.
+///
+/// Every transaction is of type 10, dated 15 January 2026, with the amount
+/// [`GeneratedOcrGiro::amount`] of its 0-based index in the file; assignments of
+/// `per_assignment` transactions (the last may be shorter) and all end records carry the right
+/// counts and sums. `line_end` goes after every record: `b"\n"`, `b"\r\n"`, `b"\r"`, or `b""`
+/// for back-to-back records.
+#[cfg(test)]
+pub(crate) struct GeneratedOcrGiro {
+    transactions: u64,
+    per_assignment: u64,
+    line_end: &'static [u8],
+    next: GeneratedPart,
+    /// The record being read, with its line end, and how much of it has been read.
+    current: Vec<u8>,
+    read: usize,
+    /// Transactions rendered so far, in the file and in the current assignment.
+    done: u64,
+    in_assignment: u64,
+    assignments: u64,
+    /// Records and amount sums so far, of the file and of the current assignment.
+    file_records: u64,
+    file_sum: u128,
+    assignment_records: u64,
+    assignment_sum: u128,
+}
+
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GeneratedPart {
+    TransmissionStart,
+    AssignmentStart,
+    Item1,
+    Item2,
+    AssignmentEnd,
+    TransmissionEnd,
+    Finished,
+}
+
+#[cfg(test)]
+impl GeneratedOcrGiro {
+    /// The Nets date of every generated transaction, `DDMMYY`.
+    pub(crate) const DATE: &'static str = "150126";
+
+    pub(crate) fn new(transactions: u64, per_assignment: u64, line_end: &'static [u8]) -> Self {
+        GeneratedOcrGiro {
+            transactions,
+            per_assignment: per_assignment.clamp(1, 9_999_999),
+            line_end,
+            next: GeneratedPart::TransmissionStart,
+            current: Vec::with_capacity(RECORD_LEN + 2),
+            read: 0,
+            done: 0,
+            in_assignment: 0,
+            assignments: 0,
+            file_records: 0,
+            file_sum: 0,
+            assignment_records: 0,
+            assignment_sum: 0,
+        }
+    }
+
+    /// The amount in øre of the transaction at `index` (0-based in the file): 1.00 to
+    /// 12 328.66 NOK, never zero.
+    pub(crate) fn amount(index: u64) -> u64 {
+        100 + index % 1_000 * 1_234
+    }
+
+    /// The sum in øre of the first `transactions` amounts.
+    pub(crate) fn sum(transactions: u64) -> u128 {
+        (0..transactions).map(|i| u128::from(Self::amount(i))).sum()
+    }
+
+    /// Renders the next record into `current`; leaves it empty at the end of the file.
+    fn render_next(&mut self) {
+        use GeneratedPart as P;
+        self.current.clear();
+        self.read = 0;
+        let date = Self::DATE;
+        let (record, next) = match self.next {
+            P::Finished => return,
+            P::TransmissionStart => (
+                format!("NY000010{:08}{:07}{:08}{}", 8080, 1, 8080, "0".repeat(49)),
+                if self.transactions == 0 {
+                    P::TransmissionEnd
+                } else {
+                    P::AssignmentStart
+                },
+            ),
+            P::AssignmentStart => {
+                self.assignments += 1;
+                self.in_assignment = 0;
+                self.assignment_records = 0;
+                self.assignment_sum = 0;
+                let record = format!(
+                    "NY090020001008566{:07}99991042764{}",
+                    self.assignments,
+                    "0".repeat(45)
+                );
+                (record, P::Item1)
+            }
+            P::Item1 => {
+                let amount = Self::amount(self.done);
+                self.in_assignment += 1;
+                self.assignment_sum += u128::from(amount);
+                self.file_sum += u128::from(amount);
+                let record = format!(
+                    "NY091030{:07}{date}13201014640{amount:017}{:>25}000000",
+                    self.in_assignment,
+                    1_000_000_000 + self.done
+                );
+                (record, P::Item2)
+            }
+            P::Item2 => {
+                self.done += 1;
+                let record = format!(
+                    "NY091031{:07}0000000000{:09}0000000{date}99991005524{}",
+                    self.in_assignment,
+                    self.done,
+                    "0".repeat(22)
+                );
+                let next = if self.done == self.transactions
+                    || self.in_assignment == self.per_assignment
+                {
+                    P::AssignmentEnd
+                } else {
+                    P::Item1
+                };
+                (record, next)
+            }
+            P::AssignmentEnd => {
+                let record = format!(
+                    "NY090088{:08}{:08}{:017}{date}{date}{date}{}",
+                    self.in_assignment,
+                    self.assignment_records + 1,
+                    self.assignment_sum,
+                    "0".repeat(21)
+                );
+                let next = if self.done == self.transactions {
+                    P::TransmissionEnd
+                } else {
+                    P::AssignmentStart
+                };
+                (record, next)
+            }
+            P::TransmissionEnd => (
+                format!(
+                    "NY000089{:08}{:08}{:017}{date}{}",
+                    self.done,
+                    self.file_records + 1,
+                    self.file_sum,
+                    "0".repeat(33)
+                ),
+                P::Finished,
+            ),
+        };
+        self.file_records += 1;
+        self.assignment_records += 1;
+        self.current.extend_from_slice(record.as_bytes());
+        self.current.extend_from_slice(self.line_end);
+        self.next = next;
+    }
+}
+
+#[cfg(test)]
+impl Read for GeneratedOcrGiro {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.read == self.current.len() {
+            self.render_next();
+        }
+        let rest = &self.current[self.read..];
+        let n = rest.len().min(out.len());
+        out[..n].copy_from_slice(&rest[..n]);
+        self.read += n;
+        Ok(n)
     }
 }
 
@@ -1179,7 +1570,7 @@ mod tests {
     #[test]
     fn the_public_sample_read_as_transactions() {
         let bytes = sample();
-        let transactions: Vec<_> = ocr_giro_transactions(&bytes)
+        let transactions: Vec<_> = ocr_giro_transactions(bytes.as_slice())
             .collect::<Result<_, _>>()
             .unwrap();
         let types: Vec<u8> = transactions.iter().map(|t| t.transaction_type).collect();
@@ -1586,7 +1977,7 @@ mod tests {
         #[test]
         fn generated_files_read_back_as_generated(assignments in assignments()) {
             let bytes = join(&render(&assignments));
-            let read: Vec<OcrTransaction<'_>> = ocr_giro_transactions(&bytes)
+            let read: Vec<OcrTransaction> = ocr_giro_transactions(bytes.as_slice())
                 .collect::<Result<_, _>>()
                 .unwrap();
             let expected: Vec<&Generated> = assignments.iter().flatten().collect();
@@ -1595,9 +1986,9 @@ mod tests {
                 prop_assert_eq!(t.transaction_type, g.transaction_type);
                 let amount = i64::try_from(g.amount).unwrap();
                 prop_assert_eq!(t.amount_minor, if g.negative { -amount } else { amount });
-                prop_assert_eq!(t.kid.as_ref(), g.kid.as_str());
+                prop_assert_eq!(t.kid.as_str(), g.kid.as_str());
                 prop_assert_eq!(t.nets_date, g.nets_date());
-                prop_assert_eq!(t.archive_reference.as_ref(), g.archive.as_str());
+                prop_assert_eq!(t.archive_reference.as_str(), g.archive.as_str());
                 let debit = Some(g.debit.as_str()).filter(|d| d.bytes().any(|b| b != b'0'));
                 prop_assert_eq!(t.debit_account.as_deref(), debit);
                 let bank_date = g.bank_date.map(|d| NetsDate::from_ddmmyy(ddmmyy(d).as_bytes()).unwrap());
@@ -1700,12 +2091,239 @@ mod tests {
         let bytes = join(&render(&assignments));
         let mut count = 0u64;
         let mut sum = 0i64;
-        for transaction in ocr_giro_transactions(&bytes) {
+        for transaction in ocr_giro_transactions(bytes.as_slice()) {
             let transaction = transaction.unwrap();
             count += 1;
             sum += transaction.amount_minor;
         }
         assert_eq!(count, 20_000);
         assert_eq!(sum, 20_000 * 12_345);
+    }
+
+    // ----- reading from a stream -----
+
+    /// What a reader yields, as raw records, or its first `Err`.
+    fn collected<R: BufRead>(input: R) -> Result<Vec<RawRecord>, Vec<Diagnostic>> {
+        ocr_giro_transactions(input)
+            .map(|t| t.map(|t| t.to_raw_record()))
+            .collect()
+    }
+
+    /// A `Read` that fails, as a broken disk or connection would.
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("connection reset"))
+        }
+    }
+
+    /// 200 000 transactions stream from a file that is rendered as it is read: neither the
+    /// test nor the reader ever holds more than a few records of it.
+    #[test]
+    fn two_hundred_thousand_generated_transactions_stream_through_the_reader() {
+        let file = GeneratedOcrGiro::new(200_000, 60_000, b"\n");
+        let mut reader = ocr_giro_transactions(io::BufReader::new(file));
+        let (mut count, mut sum) = (0u64, 0i128);
+        let mut last = None;
+        for transaction in reader.by_ref() {
+            let transaction = transaction.unwrap();
+            count += 1;
+            sum += i128::from(transaction.amount_minor);
+            last = Some(transaction);
+        }
+        assert_eq!(count, 200_000);
+        assert_eq!(u128::try_from(sum).unwrap(), GeneratedOcrGiro::sum(200_000));
+        assert_eq!(reader.skipped(), 0);
+        // 4 assignments of 60 000, 60 000, 60 000 and 20 000 transactions.
+        let last = last.unwrap();
+        assert_eq!(last.assignment_number, "0000004");
+        assert_eq!(last.transaction_number, "0020000");
+        // After the transmission start, three whole assignments and the fourth's start record.
+        assert_eq!(last.record, 1 + 3 * 120_002 + 1 + 2 * 19_999 + 1);
+        assert_eq!(last.nets_date.iso(), "2026-01-15");
+        assert_eq!(last.kid, "1000199999");
+        // What the reader kept: four assignments, and a record buffer that never grew.
+        assert_eq!(reader.seen_assignments.len(), 4);
+        assert!(reader.records.buf.capacity() < 4 * RECORD_LEN);
+    }
+
+    #[test]
+    fn every_line_end_streams_past_the_first_bytes() {
+        // 3 000 transactions are some 480 000 bytes: far beyond the bytes that decide the
+        // layout, so records are read in every layout as the stream delivers them.
+        for line_end in [&b"\n"[..], b"\r\n", b"\r", b""] {
+            let file = || GeneratedOcrGiro::new(3_000, 1_000, line_end);
+            assert_eq!(
+                verify_ocr_giro(io::BufReader::new(file())),
+                Ok(3_000),
+                "{line_end:?}"
+            );
+            // A small buffer splits records and line ends between reads.
+            let read = collected(io::BufReader::with_capacity(7, file())).unwrap();
+            assert_eq!(read.len(), 3_000, "{line_end:?}");
+            let sum: i64 = read.iter().map(minor).sum();
+            assert_eq!(u128::try_from(sum).unwrap(), GeneratedOcrGiro::sum(3_000));
+            assert_eq!(read[0].position, Position::Record(3));
+            assert_eq!(
+                read[2_999].position,
+                Position::Record(1 + 2 * 2_002 + 1 + 1_999)
+            );
+        }
+        assert_eq!(
+            verify_ocr_giro(io::BufReader::new(GeneratedOcrGiro::new(0, 1, b"\n"))),
+            Ok(0)
+        );
+    }
+
+    #[test]
+    fn a_reader_of_one_byte_at_a_time_reads_what_the_slice_holds() {
+        let lines = lines_of(&sample());
+        let mut with_bom = crate::detect::UTF8_BOM.to_vec();
+        with_bom.extend(join(&lines));
+        with_bom.extend(b"\n\n\x1a");
+        let padded: Vec<String> = lines
+            .iter()
+            .map(|l| format!("{l}{}", " ".repeat(300)))
+            .collect();
+        let mut unbroken_crlf = lines.concat().into_bytes();
+        unbroken_crlf.extend(b"\r\n");
+        let mut damaged = lines.clone();
+        damaged[9].pop();
+        let files = [
+            join(&lines),
+            lines.join("\r\n").into_bytes(),
+            lines.join("\r").into_bytes(),
+            join(&padded),
+            with_bom,
+            lines.concat().into_bytes(),
+            unbroken_crlf,
+            join(&damaged),
+            join(&lines[..30]),
+        ];
+        let expected = parse_ocr_giro(&sample()).unwrap().records;
+        for (i, bytes) in files.iter().enumerate() {
+            let one_by_one = collected(io::BufReader::with_capacity(1, bytes.as_slice()));
+            assert_eq!(one_by_one, collected(bytes.as_slice()), "file {i}");
+            if i < 7 {
+                assert_eq!(one_by_one.as_ref(), Ok(&expected), "file {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn verify_checks_everything_and_keeps_nothing() {
+        assert_eq!(verify_ocr_giro(sample().as_slice()), Ok(20));
+
+        let mut lines = lines_of(&sample());
+        patch(&mut lines, 43, 25, "00000000005144800");
+        let problems = verify_ocr_giro(join(&lines).as_slice()).unwrap_err();
+        assert_eq!(problems[0].code, code::BAD_CONTROL_TOTAL);
+        assert_eq!(problems[0].position, Position::Record(44));
+        assert_eq!(
+            verify_ocr_giro(join(&lines).as_slice()),
+            parse_ocr_giro(&join(&lines)).map(|p| p.records.len() as u64)
+        );
+
+        let mut lines = lines_of(&sample());
+        lines[9].pop();
+        assert_eq!(
+            verify_ocr_giro(join(&lines).as_slice()).unwrap_err()[0].code,
+            code::BAD_RECORD
+        );
+        assert_eq!(
+            codes(parse_ocr_giro(&join(&lines[..44]))),
+            verify_ocr_giro(join(&lines[..44]).as_slice())
+                .unwrap_err()
+                .iter()
+                .map(|d| d.code)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            verify_ocr_giro(&b""[..]).unwrap_err()[0].code,
+            code::EMPTY_FILE
+        );
+    }
+
+    #[test]
+    fn a_read_error_is_an_unreadable_file() {
+        // Failing at once: while the first bytes are read.
+        let problems = verify_ocr_giro(io::BufReader::new(Failing)).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].code, code::UNREADABLE_FILE);
+        assert_eq!(problems[0].position, Position::File);
+        assert!(
+            problems[0]
+                .message
+                .starts_with("the file could not be read"),
+            "{problems:?}"
+        );
+
+        // Failing after 300 000 bytes: the transactions before are read, then the `Err` ends
+        // the iterator.
+        let input = GeneratedOcrGiro::new(5_000, 5_000, b"\n")
+            .take(300_000)
+            .chain(Failing);
+        let mut reader = ocr_giro_transactions(io::BufReader::new(input));
+        let read = reader.by_ref().take_while(Result::is_ok).count();
+        assert_eq!(read, 300_000 / 162 - 1);
+        assert_eq!(reader.next(), None);
+
+        let input = GeneratedOcrGiro::new(5_000, 5_000, b"\n")
+            .take(300_000)
+            .chain(Failing);
+        let problems = collected(io::BufReader::new(input)).unwrap_err();
+        assert_eq!(problems[0].code, code::UNREADABLE_FILE);
+    }
+
+    #[test]
+    fn a_line_of_megabytes_is_measured_not_held() {
+        let lines = lines_of(&sample());
+        let input = io::Cursor::new(format!("{}\n", lines[0]))
+            .chain(io::repeat(b'x').take(3_000_000))
+            .chain(&b"\n"[..]);
+        let mut reader = ocr_giro_transactions(io::BufReader::new(input));
+        let problems = reader.next().unwrap().unwrap_err();
+        assert_eq!(problems[0].code, code::BAD_RECORD);
+        assert_eq!(problems[0].position, Position::Record(2));
+        assert!(
+            problems[0].message.contains("3000000 characters"),
+            "{problems:?}"
+        );
+        assert!(reader.records.buf.capacity() < 4 * RECORD_LEN);
+
+        // So is the padding after a record, which is not part of it.
+        let mut padded = lines.clone();
+        padded[5].push_str(&" ".repeat(200_000));
+        padded[5].push('\r');
+        let bytes = join(&padded);
+        let reader = io::BufReader::with_capacity(4096, bytes.as_slice());
+        assert_eq!(
+            collected(reader),
+            Ok(parse_ocr_giro(&sample()).unwrap().records)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_reading_matches_reading_the_slice(
+            assignments in assignments(),
+            line_end in prop::sample::select(vec!["\n", "\r\n", "\r", ""]),
+            at in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+            damage in any::<bool>(),
+            capacity in 1usize..200,
+        ) {
+            let mut bytes = render(&assignments).join(line_end).into_bytes();
+            if damage {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            let chunked = collected(io::BufReader::with_capacity(capacity, bytes.as_slice()));
+            prop_assert_eq!(&chunked, &collected(bytes.as_slice()));
+            if !damage {
+                prop_assert_eq!(chunked.map(|r| r.len()), Ok(assignments.iter().flatten().count()));
+            }
+        }
     }
 }
