@@ -4,10 +4,10 @@
 //! Exit codes (SPEC §3): 0 done (rejected inbound files are reported in receipts, not
 //! failures), 1 operational failure, 2 usage error.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kravflyt: {e:#}");
+            eprintln!("kravflyt: {e}");
             ExitCode::from(1)
         }
     }
@@ -225,8 +225,6 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             };
-            let bytes =
-                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let database = Workspace::new(&config.var_dir).database();
             let mut store = if database.exists() {
                 Store::open(&database)?
@@ -235,9 +233,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 store.sync_creditors(config.creditors.values())?;
                 store
             };
-            let name = file_name(file);
-            let receipt =
-                pipeline::check_file(&mut store, &config, sender, &name, &bytes, config.today())?;
+            let receipt = pipeline::check_file(&mut store, &config, sender, file, config.today())?;
             let rendered = receipt.render_csv(sender);
             use std::io::Write;
             std::io::stdout().write_all(&rendered)?;
@@ -325,10 +321,4 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
     }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
 }

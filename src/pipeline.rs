@@ -708,28 +708,33 @@ fn hash_file(path: &std::path::Path) -> Result<String, PipelineError> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// `kravflyt check`: the receipt `sender` would get for `bytes`, computed against the store as
-/// it is and then rolled back, so it names conflicts and duplicates too. Changes nothing.
+/// `kravflyt check`: the receipt `sender` would get for the file at `path`, computed against
+/// the store as it is and then rolled back, so it names conflicts and duplicates too. Changes
+/// nothing. Reads the file as processing would: streamed, so any size can be checked.
 pub fn check_file(
     store: &mut Store,
     config: &Config,
     sender: &Sender,
-    name: &str,
-    bytes: &[u8],
+    path: &std::path::Path,
     business_date: NaiveDate,
 ) -> Result<Receipt, PipelineError> {
-    let sha256 = hex(&Sha256::digest(bytes));
+    let name = path
+        .file_name()
+        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let size = fs::metadata(path).map_err(io("cannot read", path))?.len();
+    let sha256 = hash_file(path)?;
+    let content = FileContent(path);
     let ctx = Context { config, sender };
-    let opened = open_within_limits(&bytes, bytes.len() as u64, ctx);
+    let opened = open_within_limits(&content, size, ctx);
     let mut retry = None;
     let settled = loop {
         let tx = store.write()?;
         let duplicate = tx.applied_file(&sender.id, &sha256)?;
         let file_id = tx.insert_file(&NewInboundFile {
             sender: &sender.id,
-            original_name: name,
+            original_name: &name,
             sha256: &sha256,
-            size: bytes.len() as u64,
+            size,
             format: None,
             kind: None,
             status: FileStatus::Rejected,
@@ -748,7 +753,7 @@ pub fn check_file(
             business_date,
             file_id,
         };
-        let (settled, again) = settle(&tx, context, duplicate, &opened, &bytes, retry.take())?;
+        let (settled, again) = settle(&tx, context, duplicate, &opened, &content, retry.take())?;
         // Dropping the transaction rolls back everything settle applied.
         drop(tx);
         match again {
@@ -757,7 +762,7 @@ pub fn check_file(
         }
     };
     Ok(Receipt {
-        file_name: name.to_owned(),
+        file_name: name,
         sha256,
         format: settled.format,
         kind: settled.kind,
