@@ -718,9 +718,10 @@ pub fn check_file(
     path: &std::path::Path,
     business_date: NaiveDate,
 ) -> Result<Receipt, PipelineError> {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let size = fs::metadata(path).map_err(io("cannot read", path))?.len();
     let sha256 = hash_file(path)?;
     let content = FileContent(path);
