@@ -171,6 +171,17 @@ text_enum! {
 }
 
 text_enum! {
+    /// Why a payment could not be matched to a case (SPEC §6.1).
+    UnmatchedReason {
+        BadCheckDigit => "bad_check_digit",
+        UnknownReference => "unknown_reference",
+        AmbiguousReference => "ambiguous_reference",
+        CurrencyMismatch => "currency_mismatch",
+        NoReference => "no_reference",
+    }
+}
+
+text_enum! {
     /// Balance components of a case; every posting belongs to one.
     Component {
         Principal => "principal",

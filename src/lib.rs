@@ -12,8 +12,9 @@ pub mod money;
 pub mod reference;
 pub mod identifiers;
 
-// Configuration and the folder layout.
+// Configuration, the legal rule tables and the folder layout.
 pub mod config;
+pub mod rules;
 pub mod workspace;
 
 // The pure core: bytes → typed records + diagnostics.
@@ -25,6 +26,9 @@ pub mod validate;
 pub mod analysis;
 
 // Applying records: cases and events, inside the file's transaction; the receipt that answers.
+pub mod interest;
+pub mod matching;
+pub mod allocation;
 pub mod apply;
 pub mod receipt;
 
