@@ -256,7 +256,7 @@ pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
     out
 }
 
-/// Seconds since the epoch of a `SystemTime`, for logs.
+/// The current time, as intake measures quiet periods and stale deadlines.
 pub fn now_utc() -> DateTime<Utc> {
     DateTime::<Utc>::from(SystemTime::now())
 }
