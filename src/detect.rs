@@ -158,13 +158,25 @@ pub enum Completeness {
 /// Checks the end marker of a file given its first and last bytes (intake reads only those,
 /// so a large file costs two small reads).
 pub fn completeness(head: &[u8], tail: &[u8]) -> Completeness {
+    // The last record: after the last line break (LF or CR), or, in a file written without
+    // line breaks, its last 80 characters. Trailing blanks and a DOS end-of-file mark (Ctrl-Z)
+    // are not part of it.
     let last_line = || {
         let trimmed = tail.trim_ascii_end();
+        let trimmed = trimmed
+            .strip_suffix(b"\x1a")
+            .unwrap_or(trimmed)
+            .trim_ascii_end();
         let start = trimmed
             .iter()
-            .rposition(|b| *b == b'\n')
+            .rposition(|b| matches!(b, b'\n' | b'\r'))
             .map_or(0, |p| p + 1);
-        &trimmed[start..]
+        let line = &trimmed[start..];
+        if line.len() > 80 && start == 0 {
+            &line[line.len() - 80..]
+        } else {
+            line
+        }
     };
     match sniff(head) {
         Sniffed::Format(InboundFormat::OcrGiro) => {
@@ -264,6 +276,21 @@ mod tests {
                 matches!(completeness(cut, cut), Completeness::Incomplete(_)),
                 "{name} cut off"
             );
+        }
+    }
+
+    #[test]
+    fn end_records_are_found_whatever_the_line_breaks() {
+        let bytes = public("ocr-giro-nets-manual-sample.txt");
+        let text = String::from_utf8(bytes).unwrap();
+        let records: Vec<&str> = text.lines().map(|l| l.trim_end_matches('\r')).collect();
+        for joined in [
+            records.join("\r"),
+            records.concat(),
+            format!("{}\r\n\x1a", records.join("\r\n")),
+        ] {
+            let b = joined.as_bytes();
+            assert_eq!(completeness(b, b), Completeness::Complete);
         }
     }
 

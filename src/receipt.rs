@@ -46,16 +46,23 @@ pub struct Receipt {
 
 impl Receipt {
     /// The receipt files for a sender, as (name before any numbering, content): the CSV
-    /// always, and the XML as well where the sender reads XML (SPEC §5.4).
+    /// always, and the XML as well where the sender's systems speak XML (SPEC §5.4): it writes
+    /// XML (`writes = "xml"`) or delivers an XML format.
     pub fn renderings(&self, sender: &Sender) -> Vec<(String, Vec<u8>)> {
         let inbound = &self.file_name;
         let mut files = vec![(format!("receipt-{inbound}.csv"), self.render_csv(sender))];
-        match sender.writes {
-            OutboundDialect::Csv => {}
-            OutboundDialect::Xml => files.push((
+        let delivers_xml = sender.reads.iter().any(|f| match f {
+            InboundFormat::Peppol
+            | InboundFormat::KravflytXml
+            | InboundFormat::Camt053
+            | InboundFormat::Camt054 => true,
+            InboundFormat::Csv | InboundFormat::OcrGiro | InboundFormat::BgMax => false,
+        });
+        if sender.writes == OutboundDialect::Xml || delivers_xml {
+            files.push((
                 format!("receipt-{inbound}.xml"),
                 self.render_xml().into_bytes(),
-            )),
+            ));
         }
         files
     }

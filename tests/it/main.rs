@@ -2,6 +2,7 @@
 
 mod cli;
 mod crash;
+mod docs;
 mod intake;
 mod public_files;
 mod scenarios;
