@@ -90,18 +90,25 @@ pub enum Checked {
     Io(std::io::Error),
 }
 
+/// Why a file could not be opened for reading.
+#[derive(Debug)]
+pub enum OpenFailure {
+    /// The content is the problem: the sender gets a receipt.
+    Unreadable(Unreadable),
+    /// The disk is: no receipt; the file stays where it is and is retried.
+    Io(std::io::Error),
+}
+
+impl From<Unreadable> for OpenFailure {
+    fn from(u: Unreadable) -> Self {
+        OpenFailure::Unreadable(u)
+    }
+}
+
 /// Detects the format, checks the sender may deliver it, and prepares reading: reads the CSV
 /// header, or parses the whole of a format that is read whole.
-pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreadable> {
-    let io_problem = |e: std::io::Error| {
-        Unreadable::new(
-            None,
-            Diagnostic::file(
-                code::UNREADABLE_FILE,
-                format!("the file cannot be read: {e}"),
-            ),
-        )
-    };
+pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, OpenFailure> {
+    let io_problem = OpenFailure::Io;
     let mut head = Vec::new();
     content
         .open()
@@ -109,31 +116,31 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
         .map_err(io_problem)?;
     let format = match sniff(&head) {
         Sniffed::Empty => {
-            return Err(Unreadable::new(
+            return Err(OpenFailure::Unreadable(Unreadable::new(
                 None,
                 Diagnostic::file(code::EMPTY_FILE, "the file is empty"),
-            ));
+            )));
         }
         Sniffed::Binary => {
-            return Err(Unreadable::new(
+            return Err(OpenFailure::Unreadable(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNKNOWN_FORMAT,
                     "the file is binary, not text: kravflyt reads CSV, XML, OCR giro and BgMax files; was a spreadsheet or an archive uploaded by mistake?",
                 ),
-            ));
+            )));
         }
         Sniffed::XmlWithDtd => {
-            return Err(Unreadable::new(
+            return Err(OpenFailure::Unreadable(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNREADABLE_FILE,
                     "the XML declares a DTD or entities, which kravflyt never reads; export the file without a DOCTYPE",
                 ),
-            ));
+            )));
         }
         Sniffed::UnknownXml { root, namespace } => {
-            return Err(Unreadable::new(
+            return Err(OpenFailure::Unreadable(Unreadable::new(
                 None,
                 Diagnostic::file(
                     code::UNKNOWN_FORMAT,
@@ -142,14 +149,14 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
                         namespace.as_deref().unwrap_or("none")
                     ),
                 ),
-            ));
+            )));
         }
         Sniffed::Format(format) => format,
         Sniffed::Text => InboundFormat::Csv,
     };
     if !ctx.sender.reads.contains(&format) {
         let allowed: Vec<&str> = ctx.sender.reads.iter().map(|f| f.as_str()).collect();
-        return Err(Unreadable::new(
+        return Err(OpenFailure::Unreadable(Unreadable::new(
             Some(format),
             Diagnostic::file(
                 code::FORMAT_NOT_ACCEPTED,
@@ -159,7 +166,7 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
                     allowed.join(", ")
                 ),
             ),
-        ));
+        )));
     }
     let unreadable = |diagnostics| Unreadable {
         format: Some(format),
@@ -173,14 +180,14 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
                 decoding_reader(input, ctx.sender.csv.encoding),
                 &ctx.sender.csv,
             )
-            .map_err(unreadable)?;
+            .map_err(|d| OpenFailure::Unreadable(unreadable(d)))?;
             (rows.kind(), Source::Csv)
         }
         InboundFormat::OcrGiro => {
             let input = std::io::BufReader::new(content.open().map_err(io_problem)?);
             let mut transactions = ocr_giro_transactions(input);
             for transaction in &mut transactions {
-                transaction.map_err(unreadable)?;
+                transaction.map_err(|d| OpenFailure::Unreadable(unreadable(d)))?;
             }
             let skipped = transactions.skipped();
             (FileKind::Payments, Source::OcrGiro { skipped })
@@ -195,7 +202,8 @@ pub fn open(content: &dyn Content, ctx: Context<'_>) -> Result<Readable, Unreada
                 .open()
                 .and_then(|mut r| r.read_to_end(&mut bytes))
                 .map_err(io_problem)?;
-            let parsed = parse_whole(format, &bytes).map_err(unreadable)?;
+            let parsed =
+                parse_whole(format, &bytes).map_err(|d| OpenFailure::Unreadable(unreadable(d)))?;
             (parsed.kind, Source::Parsed(parsed))
         }
     };

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use crate::analysis::{self, Checked, Content, Readable, Unreadable};
+use crate::analysis::{self, Checked, Content, OpenFailure, Readable, Unreadable};
 use crate::apply::{ApplyContext, RecordOutcome, apply_invoice_row};
 use crate::config::{Config, Sender};
 use crate::diagnostic::{Diagnostic, code};
@@ -249,7 +249,7 @@ impl Engine {
                     ),
                 )],
             }),
-            None => open_within_limits(&content, size, ctx),
+            None => open_within_limits(&content, size, ctx, &claimed.path)?,
         };
 
         let processed_at = chrono::Utc::now().to_rfc3339();
@@ -519,7 +519,7 @@ fn settle(
         // The first attempt counted the records; count them again without applying.
         let total = if retry.readable {
             records(content)?
-                .filter(|c| !matches!(c, Checked::Fatal(_)))
+                .filter(|c| !matches!(c, Checked::Fatal(_) | Checked::Io(_)))
                 .count() as u64
         } else {
             0
@@ -652,9 +652,10 @@ fn open_within_limits(
     content: &dyn Content,
     size: u64,
     ctx: Context<'_>,
-) -> Result<Readable, Unreadable> {
+    path: &std::path::Path,
+) -> Result<Result<Readable, Unreadable>, PipelineError> {
     if size > ctx.sender.intake.max_file_bytes {
-        return Err(Unreadable {
+        return Ok(Err(Unreadable {
             format: None,
             kind: None,
             diagnostics: vec![Diagnostic::file(
@@ -664,9 +665,17 @@ fn open_within_limits(
                     ctx.sender.intake.max_file_bytes
                 ),
             )],
-        });
+        }));
     }
-    analysis::open(content, ctx)
+    match analysis::open(content, ctx) {
+        Ok(readable) => Ok(Ok(readable)),
+        Err(OpenFailure::Unreadable(unreadable)) => Ok(Err(unreadable)),
+        Err(OpenFailure::Io(source)) => Err(PipelineError::Io {
+            action: "cannot read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// The first free name for a file in `folder`: never an existing file, never a destination
@@ -726,7 +735,7 @@ pub fn check_file(
     let sha256 = hash_file(path)?;
     let content = FileContent(path);
     let ctx = Context { config, sender };
-    let opened = open_within_limits(&content, size, ctx);
+    let opened = open_within_limits(&content, size, ctx, path)?;
     let mut retry = None;
     let settled = loop {
         let tx = store.write()?;
