@@ -65,6 +65,7 @@ pub mod code {
     pub const UNKNOWN_CREDITOR: &str = "unknown_creditor";
     pub const CREDITOR_NOT_ALLOWED: &str = "creditor_not_allowed";
     pub const UNKNOWN_INVOICE: &str = "unknown_invoice";
+    pub const UNKNOWN_PAYMENT: &str = "unknown_payment";
     pub const CONFLICT: &str = "conflict";
     pub const CREDIT_EXCEEDS_OPEN: &str = "credit_exceeds_open";
     pub const CASE_CLOSED: &str = "case_closed";

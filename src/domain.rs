@@ -137,6 +137,9 @@ text_enum! {
         InvoiceAdded => "invoice_added",
         Credited => "credited",
         FeesWrittenOff => "fees_written_off",
+        Payment => "payment",
+        PaymentReversed => "payment_reversed",
+        Reopened => "reopened",
         Closed => "closed",
     }
 }

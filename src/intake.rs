@@ -260,3 +260,27 @@ pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
 pub fn now_utc() -> DateTime<Utc> {
     DateTime::<Utc>::from(SystemTime::now())
 }
+
+/// Files per sender in its inbox (waiting or not ready), in `work/` and in `rejected/`.
+pub fn folder_counts(config: &Config, workspace: &Workspace) -> Vec<(String, usize, usize, usize)> {
+    let count = |dir: PathBuf| {
+        fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .count()
+        })
+    };
+    config
+        .senders
+        .iter()
+        .map(|s| {
+            (
+                s.id.clone(),
+                count(workspace.inbox(&s.id)),
+                count(workspace.work(&s.id)),
+                count(workspace.rejected(&s.id)),
+            )
+        })
+        .collect()
+}

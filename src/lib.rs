@@ -30,6 +30,7 @@ pub mod interest;
 pub mod matching;
 pub mod allocation;
 pub mod apply;
+pub mod payments;
 pub mod receipt;
 
 // State and the edges.

@@ -61,6 +61,12 @@ enum Command {
     /// Payment references.
     #[command(subcommand, name = "ref")]
     Ref(RefCommand),
+    /// Backlog per inbox, files, cases, the payments of each day (and whether they tie out),
+    /// unmatched payments with suggestions, and the last run.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// The configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -277,6 +283,48 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             } else {
                 print!("{}", report::case_list_text(&cases));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let config = load_config(&cli)?;
+            let workspace = Workspace::new(&config.var_dir);
+            let mut store = open_existing_store(&config)?;
+            let tx = store.read()?;
+            let open_cases: Vec<_> = tx
+                .case_list(&CaseFilter::default())?
+                .into_iter()
+                .filter(|c| c.state != CaseState::Closed)
+                .collect();
+            let unmatched = tx
+                .unmatched_views()?
+                .into_iter()
+                .map(|u| {
+                    let s = kravflyt::matching::suggestions(
+                        u.amount_minor,
+                        &u.currency,
+                        u.payer_name.as_deref(),
+                        &open_cases,
+                    );
+                    (u, s)
+                })
+                .collect();
+            let report = report::StatusReport {
+                folders: kravflyt::intake::folder_counts(&config, &workspace),
+                files: tx.file_counts()?,
+                cases: tx.case_counts()?,
+                payment_days: tx.payment_days()?,
+                unmatched,
+                last_as_of: tx.meta("last_as_of")?,
+                last_run_at: tx.meta("last_run_at")?,
+            };
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::status_json(&report))?
+                );
+            } else {
+                print!("{}", report::status_text(&report));
             }
             Ok(ExitCode::SUCCESS)
         }

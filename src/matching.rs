@@ -25,6 +25,10 @@ pub enum MatchedBy {
     AgencyReference,
     InvoiceReference,
     InvoiceNumber,
+    /// The agency desk applied it (`assign_payment`).
+    Assignment,
+    /// It undoes an earlier payment and lands where that one did.
+    Reversal,
 }
 
 impl MatchedBy {
@@ -33,6 +37,8 @@ impl MatchedBy {
             MatchedBy::AgencyReference => "agency reference",
             MatchedBy::InvoiceReference => "invoice reference",
             MatchedBy::InvoiceNumber => "invoice number",
+            MatchedBy::Assignment => "assignment",
+            MatchedBy::Reversal => "reversal",
         }
     }
 }
@@ -101,11 +107,64 @@ pub fn match_payment(
         return Ok(currency_checked(case, MatchedBy::InvoiceNumber));
     }
     Ok(Err(match &payment.reference {
+        // An invoice number that names no invoice the sender may reach.
+        None if payment.invoice_no.is_some() => UnmatchedReason::UnknownReference,
         None => UnmatchedReason::NoReference,
         // A reference valid under no scheme was mistyped somewhere on the way.
         Some(r) if reference::schemes_valid_for(r).is_empty() => UnmatchedReason::BadCheckDigit,
         Some(_) => UnmatchedReason::UnknownReference,
     }))
+}
+
+/// A case an unmatched payment may belong to, for a person to decide: never applied by
+/// itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    pub case_no: String,
+    pub why: &'static str,
+}
+
+/// Open cases in the payment's currency whose total open equals the amount, or whose debtor
+/// name shares a word (three letters or more) with the payer's name; at most five.
+pub fn suggestions(
+    amount_minor: i64,
+    currency: &str,
+    payer_name: Option<&str>,
+    open_cases: &[crate::store::CaseSummary],
+) -> Vec<Suggestion> {
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 3)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let payer_words = payer_name.map(words).unwrap_or_default();
+    let mut out = Vec::new();
+    for case in open_cases.iter().filter(|c| c.currency == currency) {
+        let same_amount = case.balance.total() == amount_minor;
+        let similar_name = words(&case.debtor_name)
+            .iter()
+            .any(|w| payer_words.contains(w));
+        let why = match (same_amount, similar_name) {
+            (true, true) => "same amount and similar name",
+            (true, false) => "same amount",
+            (false, true) => "similar name",
+            (false, false) => continue,
+        };
+        out.push(Suggestion {
+            case_no: case.case_no.clone(),
+            why,
+        });
+    }
+    // The strongest suggestions first, then by case number.
+    out.sort_by_key(|s| {
+        (
+            s.why != "same amount and similar name",
+            s.why != "same amount",
+        )
+    });
+    out.truncate(5);
+    out
 }
 
 #[cfg(test)]
@@ -250,7 +309,7 @@ mod tests {
         p.creditor_id = Some("923609016".into());
         assert_eq!(
             match_payment(&p, fjellstua, &f).unwrap(),
-            Err(UnmatchedReason::NoReference)
+            Err(UnmatchedReason::UnknownReference)
         );
         // Among two invoices with one reference, only its own creditor's counts.
         let mut p = payment(PaymentKind::Direct, Some("55555553"), "NOK");

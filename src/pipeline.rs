@@ -19,6 +19,7 @@ use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{DocumentType, FileKind, FileStatus, InboundFormat, OnInvalidRecord};
 use crate::intake::{self, Claimed, Reported};
 use crate::outbox::{self, OutboxError};
+use crate::payments::{apply_instruction, apply_payment, retry_unmatched};
 use crate::receipt::Receipt;
 use crate::store::{AppliedFile, NewInboundFile, Store, StoreError, Tx};
 use crate::validate::Context;
@@ -535,8 +536,7 @@ fn settle(
         file_id: ctx.file_id,
     };
     let mut problems = Problems::default();
-    let (mut total, mut accepted, mut unchanged, mut not_applied, mut credit_notes) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut total, mut accepted, mut unchanged, mut credit_notes) = (0u64, 0u64, 0u64, 0u64);
     let mut tally = |outcome: RecordOutcome, problems: &mut Problems| match outcome {
         RecordOutcome::Applied => accepted += 1,
         RecordOutcome::Unchanged => unchanged += 1,
@@ -571,9 +571,19 @@ fn settle(
                 total += 1;
                 tally(apply_invoice_row(tx, apply_ctx, &record)?, &mut problems);
             }
-            Checked::Payment(_) | Checked::Instruction(_) => {
+            Checked::Payment(record) => {
                 total += 1;
-                not_applied += 1;
+                tally(
+                    apply_payment(tx, apply_ctx, ctx.sender, &record)?,
+                    &mut problems,
+                );
+            }
+            Checked::Instruction(record) => {
+                total += 1;
+                tally(
+                    apply_instruction(tx, apply_ctx, ctx.sender, &record)?,
+                    &mut problems,
+                );
             }
         }
     }
@@ -602,19 +612,12 @@ fn settle(
             }
         }
     }
-    if not_applied > 0 || matches!(kind, Some(FileKind::Payments | FileKind::Instructions)) {
-        // Read and checked, but this version cannot apply them: say so, list what is wrong
-        // with the invalid ones, and let the sender deliver the file again after an upgrade
-        // (a rejected file is not a duplicate).
-        let kind = kind.map_or("", |k| k.as_str());
-        let mut all = vec![Diagnostic::file(
-            code::NOT_SUPPORTED_YET,
-            format!(
-                "{not_applied} valid {kind} record(s) were read, but {kind} files are not applied by this version of kravflyt yet; nothing was applied, send the file again after an upgrade"
-            ),
-        )];
-        all.extend(problems.into_sorted());
-        return Ok((settled(FileStatus::Rejected, total, 0, 0, all), None));
+    if kind == Some(FileKind::Invoices) && accepted > 0 {
+        // New invoices or cases may be what an earlier payment was waiting for.
+        let matched = retry_unmatched(tx, apply_ctx)?;
+        if matched > 0 {
+            tracing::info!(matched, "unmatched payments matched the new invoices");
+        }
     }
     let rejected = total - accepted - unchanged;
     let all = problems.into_sorted();

@@ -157,3 +157,115 @@ pub fn case_list_text(cases: &[CaseSummary]) -> String {
     out.push_str(&format!("{} case(s)\n", cases.len()));
     out
 }
+
+/// Everything `kravflyt status` shows.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    /// (sender, files in inbox, in work/, in rejected/)
+    pub folders: Vec<(String, usize, usize, usize)>,
+    /// (sender, file status, count)
+    pub files: Vec<(String, String, i64)>,
+    /// (state, count)
+    pub cases: Vec<(String, i64)>,
+    pub payment_days: Vec<crate::store::PaymentDay>,
+    pub unmatched: Vec<(
+        crate::store::UnmatchedView,
+        Vec<crate::matching::Suggestion>,
+    )>,
+    pub last_as_of: Option<String>,
+    pub last_run_at: Option<String>,
+}
+
+/// `status --json`.
+pub fn status_json(s: &StatusReport) -> Value {
+    json!({
+        "inboxes": s.folders.iter().map(|(sender, inbox, work, rejected)| json!({
+            "sender": sender, "waiting": inbox, "in_work": work, "rejected": rejected,
+        })).collect::<Vec<_>>(),
+        "files": s.files.iter().map(|(sender, status, n)| json!({
+            "sender": sender, "status": status, "count": n,
+        })).collect::<Vec<_>>(),
+        "cases": s.cases.iter().map(|(state, n)| json!({"state": state, "count": n})).collect::<Vec<_>>(),
+        "payment_days": s.payment_days.iter().map(|d| json!({
+            "date": d.date.to_string(),
+            "currency": d.currency,
+            "payments": d.payments,
+            "received": amount(d.received_minor),
+            "allocated": amount(d.allocated_minor),
+            "overpaid": amount(d.overpaid_minor),
+            "unmatched": amount(d.unmatched_minor),
+            "ties_out": d.ties_out(),
+        })).collect::<Vec<_>>(),
+        "unmatched": s.unmatched.iter().map(|(u, suggestions)| json!({
+            "sender": u.sender,
+            "payment_id": u.payment_id,
+            "amount": amount(u.amount_minor),
+            "currency": u.currency,
+            "payment_date": u.payment_date.to_string(),
+            "reference": u.reference,
+            "payer_name": u.payer_name,
+            "reason": u.reason,
+            "suggestions": suggestions.iter().map(|x| json!({"case_no": x.case_no, "why": x.why})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "last_run": {"as_of": s.last_as_of, "at": s.last_run_at},
+    })
+}
+
+/// `status` for people.
+pub fn status_text(s: &StatusReport) -> String {
+    let mut out = String::from("inboxes            waiting  in work  rejected\n");
+    for (sender, inbox, work, rejected) in &s.folders {
+        out.push_str(&format!(
+            "  {sender:<16}{inbox:>8}{work:>9}{rejected:>10}\n"
+        ));
+    }
+    out.push_str("\nfiles\n");
+    for (sender, status, n) in &s.files {
+        out.push_str(&format!("  {sender:<16}{status:<17}{n:>6}\n"));
+    }
+    out.push_str("\ncases\n");
+    for (state, n) in &s.cases {
+        out.push_str(&format!("  {state:<16}{n:>6}\n"));
+    }
+    out.push_str("\npayments by day     received    allocated     overpaid    unmatched\n");
+    for d in &s.payment_days {
+        out.push_str(&format!(
+            "  {} {} {:>12} {:>12} {:>12} {:>12}  {} payment(s), {}\n",
+            d.date,
+            d.currency,
+            format_minor(d.received_minor, '.'),
+            format_minor(d.allocated_minor, '.'),
+            format_minor(d.overpaid_minor, '.'),
+            format_minor(d.unmatched_minor, '.'),
+            d.payments,
+            if d.ties_out() {
+                "ties out"
+            } else {
+                "DOES NOT TIE OUT"
+            }
+        ));
+    }
+    out.push_str(&format!("\nunmatched payments ({})\n", s.unmatched.len()));
+    for (u, suggestions) in &s.unmatched {
+        out.push_str(&format!(
+            "  {}/{} {} {} paid {} ref {} payer {}: {}\n",
+            u.sender,
+            u.payment_id,
+            format_minor(u.amount_minor, '.'),
+            u.currency,
+            u.payment_date,
+            u.reference.as_deref().unwrap_or("-"),
+            u.payer_name.as_deref().unwrap_or("-"),
+            u.reason.as_deref().unwrap_or("-"),
+        ));
+        for x in suggestions {
+            out.push_str(&format!("      maybe case {} ({})\n", x.case_no, x.why));
+        }
+    }
+    out.push_str(&format!(
+        "\nlast run as of {} at {}\n",
+        s.last_as_of.as_deref().unwrap_or("-"),
+        s.last_run_at.as_deref().unwrap_or("-")
+    ));
+    out
+}

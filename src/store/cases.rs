@@ -26,7 +26,9 @@ pub struct CaseRow {
     pub id: i64,
     pub case_no: String,
     pub state: CaseState,
+    pub close_reason: Option<CloseReason>,
     pub currency: String,
+    pub creditor_id: String,
 }
 
 /// A case to open.
@@ -150,7 +152,7 @@ impl Tx<'_> {
         currency: &str,
     ) -> Result<Option<CaseRow>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, case_no, state, currency FROM cases
+            "SELECT id, case_no, state, currency, close_reason, creditor_id FROM cases
              WHERE creditor_id = ?1 AND debtor_id = ?2 AND currency = ?3 AND state <> 'closed'
              ORDER BY id",
         )?;
@@ -167,7 +169,10 @@ impl Tx<'_> {
     pub fn case_row(&self, case_id: i64) -> Result<CaseRow, StoreError> {
         Ok(self
             .tx
-            .prepare_cached("SELECT id, case_no, state, currency FROM cases WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT id, case_no, state, currency, close_reason, creditor_id FROM cases
+                 WHERE id = ?1",
+            )?
             .query_row([case_id], case_row)?)
     }
 
@@ -319,12 +324,17 @@ impl Tx<'_> {
         reason: CloseReason,
         date: NaiveDate,
     ) -> Result<(), StoreError> {
-        self.tx.prepare_cached(
-            "UPDATE cases SET state = 'closed', close_reason = ?2, closed_on = ?3, deadline = NULL
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET state_before_close = state, state = 'closed', close_reason = ?2,
+                 closed_on = ?3, deadline = NULL
              WHERE id = ?1",
-        )?.execute(
-            rusqlite::params![case_id, reason.as_str(), date.to_string()],
-        )?;
+            )?
+            .execute(rusqlite::params![
+                case_id,
+                reason.as_str(),
+                date.to_string()
+            ])?;
         Ok(())
     }
 }
@@ -335,5 +345,10 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
         case_no: r.get(1)?,
         state: enum_column(&r.get::<_, String>(2)?)?,
         currency: r.get(3)?,
+        close_reason: r
+            .get::<_, Option<String>>(4)?
+            .map(|s| enum_column(&s))
+            .transpose()?,
+        creditor_id: r.get(5)?,
     })
 }

@@ -6,7 +6,9 @@
 
 mod cases;
 mod files;
+mod instructions;
 mod outbox;
+mod payments;
 mod views;
 
 use std::path::Path;
@@ -17,7 +19,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use cases::{Balance, CaseRow, NewCase, NewEvent, NewInvoice, StoredInvoice};
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
-pub use views::{CaseFilter, CaseSummary, CaseView, EventView, InvoiceView};
+pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
+pub use views::{
+    CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, PaymentDay, UnmatchedView,
+};
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];

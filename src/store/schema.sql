@@ -84,6 +84,8 @@ CREATE TABLE cases (
     deadline     TEXT,
     opened_on    TEXT NOT NULL,
     closed_on    TEXT,
+    -- The state a closed case returns to if its closing is undone (a reversed payment).
+    state_before_close TEXT,
     CHECK ((state = 'closed') = (close_reason IS NOT NULL))
 );
 CREATE INDEX cases_open ON cases(creditor_id, debtor_id) WHERE state <> 'closed';
@@ -138,7 +140,19 @@ CREATE TABLE postings (
 );
 CREATE INDEX postings_case ON postings(case_id, component);
 
--- Money received; filled by the matching stage.
+-- Instructions received, so the same instruction id is applied once.
+CREATE TABLE instructions (
+    id             INTEGER PRIMARY KEY,
+    sender         TEXT NOT NULL,
+    instruction_id TEXT NOT NULL,
+    action         TEXT NOT NULL,
+    case_id        INTEGER REFERENCES cases(id),
+    fingerprint    TEXT NOT NULL,
+    file_id        INTEGER NOT NULL REFERENCES inbound_files(id),
+    UNIQUE (sender, instruction_id)
+);
+
+-- Money received, matched to a case or kept unmatched with its reason.
 CREATE TABLE payments (
     id              INTEGER PRIMARY KEY,
     sender          TEXT NOT NULL,
@@ -153,12 +167,16 @@ CREATE TABLE payments (
     payer_name      TEXT,
     payer_account   TEXT,
     reverses        INTEGER REFERENCES payments(id),
+    -- Set on a payment once a later one has undone it.
+    reversed_by     INTEGER REFERENCES payments(id),
     case_id         INTEGER REFERENCES cases(id),
+    matched_by      TEXT,
     unmatched_reason TEXT,
     fingerprint     TEXT NOT NULL,
     file_id         INTEGER NOT NULL REFERENCES inbound_files(id),
     UNIQUE (sender, payment_id)
 );
+CREATE INDEX payments_unmatched ON payments(id) WHERE case_id IS NULL AND reverses IS NULL;
 
 -- How each payment was split over a case; always sums to the payment.
 CREATE TABLE allocations (

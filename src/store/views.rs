@@ -222,3 +222,90 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+/// The money of one business day in one currency: what was received and where it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentDay {
+    pub date: NaiveDate,
+    pub currency: String,
+    pub payments: i64,
+    /// Every payment of the day's files, reversals negative.
+    pub received_minor: i64,
+    pub allocated_minor: i64,
+    pub overpaid_minor: i64,
+    pub unmatched_minor: i64,
+}
+
+impl PaymentDay {
+    /// Received = allocated + overpaid + unmatched, to the øre.
+    pub fn ties_out(&self) -> bool {
+        self.received_minor == self.allocated_minor + self.overpaid_minor + self.unmatched_minor
+    }
+}
+
+/// An unmatched payment as the desk sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmatchedView {
+    pub sender: String,
+    pub payment_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub payment_date: NaiveDate,
+    pub reference: Option<String>,
+    pub payer_name: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl Tx<'_> {
+    /// Per business day (of the file that brought them) and currency: payments received,
+    /// allocated, overpaid and unmatched.
+    pub fn payment_days(&self) -> Result<Vec<PaymentDay>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT f.business_date, p.currency, COUNT(*), SUM(p.amount_minor),
+                    SUM(COALESCE((SELECT SUM(a.amount_minor) FROM allocations a
+                                  WHERE a.payment_id = p.id AND a.component <> 'overpaid'), 0)),
+                    SUM(COALESCE((SELECT SUM(a.amount_minor) FROM allocations a
+                                  WHERE a.payment_id = p.id AND a.component = 'overpaid'), 0)),
+                    SUM(CASE WHEN p.case_id IS NULL THEN p.amount_minor ELSE 0 END)
+             FROM payments p JOIN inbound_files f ON f.id = p.file_id
+             GROUP BY f.business_date, p.currency
+             ORDER BY f.business_date, p.currency",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PaymentDay {
+                date: date_column(&r.get::<_, String>(0)?)?,
+                currency: r.get(1)?,
+                payments: r.get(2)?,
+                received_minor: r.get(3)?,
+                allocated_minor: r.get(4)?,
+                overpaid_minor: r.get(5)?,
+                unmatched_minor: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Payments waiting for a case, oldest first (corrections included: the desk needs them).
+    pub fn unmatched_views(&self) -> Result<Vec<UnmatchedView>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT sender, payment_id, amount_minor, currency, payment_date, reference,
+                    payer_name, unmatched_reason
+             FROM payments
+             WHERE case_id IS NULL AND reverses IS NULL AND reversed_by IS NULL
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(UnmatchedView {
+                sender: r.get(0)?,
+                payment_id: r.get(1)?,
+                amount_minor: r.get(2)?,
+                currency: r.get(3)?,
+                payment_date: date_column(&r.get::<_, String>(4)?)?,
+                reference: r.get(5)?,
+                payer_name: r.get(6)?,
+                reason: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -37,6 +37,38 @@ pub struct InstructionRecord {
     pub reason: Option<String>,
 }
 
+impl InstructionRecord {
+    /// A fingerprint of the content (not the position): the same instruction id again with
+    /// the same content is a no-op, with other content a conflict.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let (target_kind, target) = match &self.target {
+            Target::Invoice(no) => ("invoice", no.as_str()),
+            Target::Case(no) => ("case", no.as_str()),
+        };
+        let parts = [
+            self.instruction_id.clone(),
+            self.creditor_id.clone(),
+            target_kind.to_owned(),
+            target.to_owned(),
+            self.action.as_str().to_owned(),
+            self.amount_minor.map(|a| a.to_string()).unwrap_or_default(),
+            self.outcome
+                .map(|o| o.as_str().to_owned())
+                .unwrap_or_default(),
+            self.until_date.map(|d| d.to_string()).unwrap_or_default(),
+            self.payment_id.clone().unwrap_or_default(),
+            self.reason.clone().unwrap_or_default(),
+        ];
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update([0x1f]);
+        }
+        crate::validate::invoice::hex(&hasher.finalize())
+    }
+}
+
 /// Checks one instruction row.
 pub fn validate_instruction(
     ctx: Context<'_>,

@@ -33,6 +33,34 @@ pub struct PaymentRecord {
     pub reverses: Option<String>,
 }
 
+impl PaymentRecord {
+    /// A fingerprint of the content (not the position): the same payment id again with the
+    /// same content is a no-op, with other content a conflict.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        let parts = [
+            self.payment_id.clone(),
+            self.kind.as_str().to_owned(),
+            opt(&self.creditor_id),
+            opt(&self.reference),
+            opt(&self.invoice_no),
+            self.amount_minor.to_string(),
+            self.currency.clone(),
+            self.payment_date.to_string(),
+            opt(&self.payer_name),
+            opt(&self.payer_account),
+            opt(&self.reverses),
+        ];
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update([0x1f]);
+        }
+        crate::validate::invoice::hex(&hasher.finalize())
+    }
+}
+
 /// Checks one payment row.
 pub fn validate_payment(
     ctx: Context<'_>,

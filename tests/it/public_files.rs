@@ -56,8 +56,10 @@ fn the_nets_sample_holds_twenty_payments_and_the_bankgirot_sample_seven() {
         ]));
         assert_eq!(rows[0]["records"], records, "{name}");
         assert_eq!(rows[0]["kind"], "payments");
-        // Every payment is valid; the only remark is that payments are not applied yet.
-        assert_eq!(rows.len(), 2, "{name}: {rows:#?}");
-        assert_eq!(rows[1]["code"], "not_supported_yet");
+        // Every payment is valid and kept (matched or not, payments are never rejected for
+        // having no case: they are listed as unmatched with their reason).
+        assert_eq!(rows[0]["status"], "accepted", "{name}: {rows:#?}");
+        assert_eq!(rows[0]["accepted"], records);
+        assert_eq!(rows.len(), 1, "{name}: {rows:#?}");
     }
 }

@@ -55,6 +55,27 @@ pub fn render(ws: &Workspace) -> String {
             writeln!(out, "{name}").unwrap();
         }
     }
+    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    for day in status["payment_days"].as_array().unwrap() {
+        assert_eq!(
+            day["ties_out"], true,
+            "received = allocated + overpaid + unmatched: {day}"
+        );
+    }
+    writeln!(out, "== payments by day").unwrap();
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&status["payment_days"]).unwrap()
+    )
+    .unwrap();
+    writeln!(out, "== unmatched payments").unwrap();
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&status["unmatched"]).unwrap()
+    )
+    .unwrap();
     writeln!(out, "== cases").unwrap();
     let list = ws.case_list();
     for case in list.as_array().unwrap() {
@@ -110,4 +131,5 @@ scenarios!(
     unreadable_files,
     duplicates_and_name_clashes,
     payment_and_instruction_rows,
+    matching,
 );

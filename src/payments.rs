@@ -1,0 +1,448 @@
+//! Applying payments and the desk's `assign_payment` inside the file's transaction
+//! (SPEC §6.1): match, settle interest, allocate in the country's order, close `paid`; keep
+//! what does not match with its reason and try it again when new invoices arrive; undo a
+//! reversed payment exactly.
+
+use crate::allocation::allocate;
+use crate::apply::{ApplyContext, RecordOutcome};
+use crate::config::Sender;
+use crate::diagnostic::{Diagnostic, code};
+use crate::domain::{Action, CaseState, CloseReason, Component, Country, EventKind, PaymentKind};
+use crate::matching::{Candidate, MatchedBy, match_payment};
+use crate::money::format_minor;
+use crate::store::{AllocationRow, NewEvent, StoreError, Tx};
+use crate::validate::instruction::{InstructionRecord, Target};
+use crate::validate::payment::PaymentRecord;
+
+/// The order open items are settled in, per country. Until the rule tables carry it, this is
+/// the order SPEC §6.1.4 states for Norway and Sweden and that Finnish practice follows too:
+/// costs, fees, interest, then principal.
+fn allocation_order(_country: Country) -> [Component; 4] {
+    [
+        Component::CollectionCost,
+        Component::Fee,
+        Component::Interest,
+        Component::Principal,
+    ]
+}
+
+fn reject(
+    position: &crate::diagnostic::Position,
+    key: &str,
+    field: &str,
+    code: &'static str,
+    message: String,
+) -> RecordOutcome {
+    RecordOutcome::Rejected(
+        Diagnostic::at(position.clone(), code, message)
+            .with_field(field)
+            .with_key(Some(key)),
+    )
+}
+
+/// Applies one payment row from `sender`.
+pub fn apply_payment(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    record: &PaymentRecord,
+) -> Result<RecordOutcome, StoreError> {
+    let fingerprint = record.fingerprint();
+    if let Some(existing) = tx.find_payment(&sender.id, &record.payment_id)? {
+        if existing.fingerprint == fingerprint {
+            return Ok(RecordOutcome::Unchanged);
+        }
+        return Ok(reject(
+            &record.position,
+            &record.payment_id,
+            "payment_id",
+            code::CONFLICT,
+            format!(
+                "payment {} was already received with other content; a payment id is used once: correct it with a reversal, or ask the agency desk",
+                record.payment_id
+            ),
+        ));
+    }
+    if record.amount_minor < 0 {
+        return reverse(tx, ctx, sender, record, &fingerprint);
+    }
+    let row = tx.insert_payment(&sender.id, record, &fingerprint, None, ctx.file_id)?;
+    match match_payment(record, sender, tx)? {
+        Ok((case, by)) => settle_on_case(tx, ctx, row, record, &case, by)?,
+        Err(reason) => tx.set_payment_unmatched(row, reason)?,
+    }
+    Ok(RecordOutcome::Applied)
+}
+
+/// Allocates a matched payment over its case, records the allocation as postings and closes
+/// the case `paid` when nothing is left open.
+fn settle_on_case(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    payment_row: i64,
+    record: &PaymentRecord,
+    case: &Candidate,
+    by: MatchedBy,
+) -> Result<(), StoreError> {
+    tx.set_payment_case(payment_row, case.case_id, by)?;
+    let country = ctx
+        .config
+        .creditor(&case.creditor_id)
+        .map_or(Country::No, |c| c.country);
+    let items = tx.open_items(case.case_id)?;
+    let allocation = allocate(record.amount_minor, &items, &allocation_order(country));
+    let row = tx.case_row(case.case_id)?;
+    let mut detail = format!(
+        "payment {} of {} paid {} matched by {}",
+        record.payment_id,
+        format_minor(record.amount_minor, '.'),
+        record.payment_date,
+        by.as_str()
+    );
+    if allocation.overpaid_minor > 0 {
+        detail.push_str(&format!(
+            "; {} overpaid, to be refunded",
+            format_minor(allocation.overpaid_minor, '.')
+        ));
+    }
+    let event_id = tx.insert_event(&NewEvent {
+        case_id: case.case_id,
+        date: ctx.business_date,
+        kind: EventKind::Payment,
+        invoice_id: None,
+        amount_minor: Some(record.amount_minor),
+        state: row.state,
+        detail: &detail,
+        file_id: Some(ctx.file_id),
+    })?;
+    for (index, amount) in &allocation.parts {
+        let item = &items[*index];
+        tx.insert_allocation(
+            payment_row,
+            &AllocationRow {
+                case_id: Some(case.case_id),
+                invoice_id: item.invoice_id,
+                component: Some(item.component),
+                amount_minor: *amount,
+            },
+        )?;
+        tx.insert_posting(
+            case.case_id,
+            item.invoice_id,
+            ctx.business_date,
+            item.component,
+            -amount,
+            event_id,
+        )?;
+    }
+    if allocation.overpaid_minor > 0 {
+        tx.insert_allocation(
+            payment_row,
+            &AllocationRow {
+                case_id: Some(case.case_id),
+                invoice_id: None,
+                component: None,
+                amount_minor: allocation.overpaid_minor,
+            },
+        )?;
+    }
+    if row.state != CaseState::Closed && tx.case_balance(case.case_id)?.total() == 0 {
+        tx.close_case(case.case_id, CloseReason::Paid, ctx.business_date)?;
+        tx.insert_event(&NewEvent {
+            case_id: case.case_id,
+            date: ctx.business_date,
+            kind: EventKind::Closed,
+            invoice_id: None,
+            amount_minor: None,
+            state: CaseState::Closed,
+            detail: CloseReason::Paid.as_str(),
+            file_id: Some(ctx.file_id),
+        })?;
+    }
+    Ok(())
+}
+
+/// A negative payment: undoes exactly the allocation of the payment it reverses, and reopens
+/// a case that payment had closed.
+fn reverse(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    record: &PaymentRecord,
+    fingerprint: &str,
+) -> Result<RecordOutcome, StoreError> {
+    let original = match (&record.reverses, &record.reference) {
+        (Some(id), _) => tx.find_payment(&sender.id, id)?,
+        // A bank's own correction names no payment: the latest one with the same reference
+        // and amount is the one it corrects.
+        (None, Some(reference)) if record.kind == PaymentKind::Bank => {
+            tx.find_payment_to_correct(&sender.id, reference, -record.amount_minor)?
+        }
+        (None, _) => None,
+    };
+    let Some(original) = original else {
+        if record.reverses.is_none() {
+            // A bank's correction that undoes no payment we have (a BgMax deduction the payer
+            // made, a correction of a payment from before kravflyt): the money movement is
+            // real, so it is kept as an unmatched payment for the desk, not refused.
+            let row = tx.insert_payment(&sender.id, record, fingerprint, None, ctx.file_id)?;
+            tx.set_payment_unmatched(row, crate::domain::UnmatchedReason::UnknownReference)?;
+            return Ok(RecordOutcome::Applied);
+        }
+        let what = record.reverses.as_deref().map_or(
+            "no payment with the same reference and amount".to_owned(),
+            |id| format!("payment {id}"),
+        );
+        return Ok(reject(
+            &record.position,
+            &record.payment_id,
+            "reverses",
+            code::UNKNOWN_PAYMENT,
+            format!(
+                "the reversal undoes {what}, which was never received from sender `{}`; check reverses",
+                sender.id
+            ),
+        ));
+    };
+    if original.reversed_by.is_some() {
+        return Ok(reject(
+            &record.position,
+            &record.payment_id,
+            "reverses",
+            code::CONFLICT,
+            format!("payment {} was already reversed", original.payment_id),
+        ));
+    }
+    if original.amount_minor != -record.amount_minor {
+        return Ok(reject(
+            &record.position,
+            &record.payment_id,
+            "amount",
+            code::BAD_AMOUNT,
+            format!(
+                "a reversal undoes a whole payment: payment {} was {}, so the reversal must be -{}",
+                original.payment_id,
+                format_minor(original.amount_minor, '.'),
+                format_minor(original.amount_minor, '.')
+            ),
+        ));
+    }
+    let row = tx.insert_payment(
+        &sender.id,
+        record,
+        fingerprint,
+        Some(original.id),
+        ctx.file_id,
+    )?;
+    tx.set_payment_reversed(original.id, row)?;
+    let Some(case_id) = original.case_id else {
+        // The reversed payment never reached a case: nothing to undo but the money itself.
+        return Ok(RecordOutcome::Applied);
+    };
+    tx.set_payment_case(row, case_id, MatchedBy::Reversal)?;
+    let case = tx.case_row(case_id)?;
+    let mut state = case.state;
+    let reopen = case.state == CaseState::Closed && case.close_reason == Some(CloseReason::Paid);
+    if reopen {
+        state = tx.reopen_case(case_id)?;
+    }
+    let detail = format!(
+        "payment {} reversed by {}{}",
+        original.payment_id,
+        record.payment_id,
+        if reopen {
+            "; the case is open again"
+        } else {
+            ""
+        }
+    );
+    let event_id = tx.insert_event(&NewEvent {
+        case_id,
+        date: ctx.business_date,
+        kind: EventKind::PaymentReversed,
+        invoice_id: None,
+        amount_minor: Some(record.amount_minor),
+        state,
+        detail: &detail,
+        file_id: Some(ctx.file_id),
+    })?;
+    for allocation in tx.allocations_of(original.id)? {
+        tx.insert_allocation(
+            row,
+            &AllocationRow {
+                amount_minor: -allocation.amount_minor,
+                ..allocation.clone()
+            },
+        )?;
+        if let Some(component) = allocation.component {
+            tx.insert_posting(
+                case_id,
+                allocation.invoice_id,
+                ctx.business_date,
+                component,
+                allocation.amount_minor,
+                event_id,
+            )?;
+        }
+    }
+    if reopen {
+        tx.insert_event(&NewEvent {
+            case_id,
+            date: ctx.business_date,
+            kind: EventKind::Reopened,
+            invoice_id: None,
+            amount_minor: None,
+            state,
+            detail: "a payment that had settled the case was reversed",
+            file_id: Some(ctx.file_id),
+        })?;
+    }
+    Ok(RecordOutcome::Applied)
+}
+
+/// Tries every unmatched payment again (new invoices or cases may have arrived); returns how
+/// many now matched.
+pub fn retry_unmatched(tx: &Tx<'_>, ctx: ApplyContext<'_>) -> Result<u64, StoreError> {
+    let mut matched = 0;
+    for payment in tx.unmatched_payments()? {
+        let Some(sender) = ctx.config.sender(&payment.sender) else {
+            continue;
+        };
+        if let Ok((case, by)) = match_payment(&payment.record, sender, tx)? {
+            settle_on_case(tx, ctx, payment.id, &payment.record, &case, by)?;
+            matched += 1;
+        }
+    }
+    Ok(matched)
+}
+
+/// Applies one instruction row. `assign_payment` is applied; the case lifecycle's actions
+/// arrive with it and are reported as not applied yet.
+pub fn apply_instruction(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    record: &InstructionRecord,
+) -> Result<RecordOutcome, StoreError> {
+    let fingerprint = record.fingerprint();
+    if let Some(existing) = tx.instruction_fingerprint(&sender.id, &record.instruction_id)? {
+        if existing == fingerprint {
+            return Ok(RecordOutcome::Unchanged);
+        }
+        return Ok(reject(
+            &record.position,
+            &record.instruction_id,
+            "instruction_id",
+            code::CONFLICT,
+            format!(
+                "instruction {} was already received with other content; an instruction id is used once",
+                record.instruction_id
+            ),
+        ));
+    }
+    let reject_here = |field: &str, code: &'static str, message: String| {
+        reject(
+            &record.position,
+            &record.instruction_id,
+            field,
+            code,
+            message,
+        )
+    };
+    let case_id = match &record.target {
+        Target::Case(case_no) => tx.find_case_id(case_no)?,
+        Target::Invoice(invoice_no) => {
+            tx.find_case_id(&format!("{}/{invoice_no}", record.creditor_id))?
+        }
+    };
+    let Some(case_id) = case_id else {
+        return Ok(reject_here(
+            "case_no",
+            code::UNKNOWN_INVOICE,
+            "no case of this creditor has that invoice or case number".to_owned(),
+        ));
+    };
+    let case = tx.case_row(case_id)?;
+    if case.creditor_id != record.creditor_id {
+        // The same message as for a case that does not exist: a sender learns nothing about
+        // other creditors' cases.
+        return Ok(reject_here(
+            "case_no",
+            code::UNKNOWN_INVOICE,
+            "no case of this creditor has that invoice or case number".to_owned(),
+        ));
+    }
+    match record.action {
+        Action::AssignPayment => {
+            let payment_id = record.payment_id.as_deref().unwrap_or_default();
+            let mut candidates = tx.unmatched_payments_with_id(payment_id)?;
+            let payment = match candidates.len() {
+                1 => candidates.remove(0),
+                0 => {
+                    return Ok(reject_here(
+                        "payment_id",
+                        code::UNKNOWN_PAYMENT,
+                        format!(
+                            "no unmatched payment has id {payment_id}; it may have matched a case already"
+                        ),
+                    ));
+                }
+                _ => {
+                    return Ok(reject_here(
+                        "payment_id",
+                        code::CONFLICT,
+                        format!(
+                            "more than one channel delivered an unmatched payment with id {payment_id}; the desk must tell them apart"
+                        ),
+                    ));
+                }
+            };
+            if payment.record.currency != case.currency {
+                return Ok(reject_here(
+                    "payment_id",
+                    code::BAD_CURRENCY,
+                    format!(
+                        "payment {payment_id} is in {} but case {} is in {}",
+                        payment.record.currency, case.case_no, case.currency
+                    ),
+                ));
+            }
+            let candidate = Candidate {
+                case_id,
+                creditor_id: case.creditor_id.clone(),
+                currency: case.currency.clone(),
+            };
+            settle_on_case(
+                tx,
+                ctx,
+                payment.id,
+                &payment.record,
+                &candidate,
+                MatchedBy::Assignment,
+            )?;
+            tx.insert_instruction(
+                &sender.id,
+                &record.instruction_id,
+                record.action.as_str(),
+                Some(case_id),
+                &fingerprint,
+                ctx.file_id,
+            )?;
+            Ok(RecordOutcome::Applied)
+        }
+        Action::Dispute
+        | Action::DisputeReply
+        | Action::Pause
+        | Action::Resume
+        | Action::Withdraw
+        | Action::WriteOff
+        | Action::Legal => Ok(reject_here(
+            "action",
+            code::NOT_SUPPORTED_YET,
+            format!(
+                "action {} is not applied by this version of kravflyt yet; nothing was changed, send it again after an upgrade",
+                record.action
+            ),
+        )),
+    }
+}
