@@ -5,6 +5,7 @@ mod crash;
 mod docs;
 mod intake;
 mod public_files;
+mod reference_vectors;
 mod scenarios;
 mod support;
 mod tidy;
