@@ -267,6 +267,10 @@ fn apply_credit_note(
             ),
         ));
     }
+    // Interest up to the credit note's date is owed on the principal as it was.
+    if case.state != CaseState::Closed {
+        accrue_interest(tx, ctx, case.id, record.issue_date)?;
+    }
     let credit_id = tx.insert_invoice(&NewInvoice {
         record,
         case_id: case.id,
@@ -346,6 +350,83 @@ fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<()
         file_id: Some(ctx.file_id),
     })?;
     Ok(())
+}
+
+/// Posts the late-payment interest of a case up to and including `to`: per invoice, on its
+/// open principal, from the day after its due date (or after the date interest was last
+/// posted to), at the rates of the creditor's country in force each day, rounded to minor
+/// units only now. Called before anything changes the principal (a payment, a credit note),
+/// so the principal is constant over every stretch computed. Returns the amount posted.
+pub fn accrue_interest(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    case_id: i64,
+    to: NaiveDate,
+) -> Result<i64, StoreError> {
+    let case = tx.case_row(case_id)?;
+    let Some(creditor) = ctx.config.creditor(&case.creditor_id) else {
+        return Ok(0);
+    };
+    let rules = &ctx.config.rules;
+    let mut postings = Vec::new();
+    for basis in tx.interest_basis(case_id)? {
+        // The tables start on a date; no interest is invented for days before it.
+        let from = basis.interest_through.unwrap_or(basis.due_date).max(
+            rules
+                .covers_from()
+                .pred_opt()
+                .unwrap_or(rules.covers_from()),
+        );
+        if to <= from {
+            continue;
+        }
+        let accrued = rules
+            .interest_on_balance(
+                creditor.country,
+                case.debtor_type,
+                &[(from, basis.principal_open_minor)],
+                from,
+                to,
+            )
+            .map_err(|e| {
+                StoreError::Invariant(format!("interest for case {}: {e}", case.case_no))
+            })?;
+        let minor = crate::interest::round_to_minor(accrued);
+        tx.set_interest_through(basis.invoice_id, to)?;
+        if minor > 0 {
+            postings.push((basis.invoice_id, basis.invoice_no, minor));
+        }
+    }
+    let total: i64 = postings.iter().map(|(_, _, m)| m).sum();
+    if total == 0 {
+        return Ok(0);
+    }
+    let invoices: Vec<String> = postings
+        .iter()
+        .map(|(_, no, m)| format!("{no} {}", format_minor(*m, '.')))
+        .collect();
+    let detail = format!("late-payment interest up to {to}: {}", invoices.join(", "));
+    let event_id = tx.insert_event(&NewEvent {
+        case_id,
+        date: ctx.business_date,
+        kind: EventKind::Interest,
+        invoice_id: None,
+        amount_minor: Some(total),
+        state: case.state,
+        detail: &detail,
+        file_id: Some(ctx.file_id),
+    })?;
+    for (invoice_id, _, minor) in postings {
+        tx.insert_posting(
+            case_id,
+            Some(invoice_id),
+            ctx.business_date,
+            Component::Interest,
+            minor,
+            event_id,
+        )?;
+    }
+    Ok(total)
 }
 
 /// Case numbers: the year the case opened and a running number, e.g. `2026-000017`.

@@ -137,6 +137,7 @@ text_enum! {
         InvoiceAdded => "invoice_added",
         Credited => "credited",
         FeesWrittenOff => "fees_written_off",
+        Interest => "interest",
         Payment => "payment",
         PaymentReversed => "payment_reversed",
         Reopened => "reopened",

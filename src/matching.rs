@@ -217,7 +217,8 @@ mod tests {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kravflyt.toml"))
                 .unwrap();
-        Config::from_toml(&text, Path::new("k.toml"), Path::new("/")).unwrap()
+        let source = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kravflyt.toml"));
+        Config::from_toml(&text, source, Path::new("/")).unwrap()
     }
 
     fn payment(kind: PaymentKind, reference: Option<&str>, currency: &str) -> PaymentRecord {

@@ -4,27 +4,15 @@
 //! reversed payment exactly.
 
 use crate::allocation::allocate;
-use crate::apply::{ApplyContext, RecordOutcome};
+use crate::apply::{ApplyContext, RecordOutcome, accrue_interest};
 use crate::config::Sender;
 use crate::diagnostic::{Diagnostic, code};
-use crate::domain::{Action, CaseState, CloseReason, Component, Country, EventKind, PaymentKind};
+use crate::domain::{Action, CaseState, CloseReason, Country, EventKind, PaymentKind};
 use crate::matching::{Candidate, MatchedBy, match_payment};
 use crate::money::format_minor;
 use crate::store::{AllocationRow, NewEvent, StoreError, Tx};
 use crate::validate::instruction::{InstructionRecord, Target};
 use crate::validate::payment::PaymentRecord;
-
-/// The order open items are settled in, per country. Until the rule tables carry it, this is
-/// the order SPEC §6.1.4 states for Norway and Sweden and that Finnish practice follows too:
-/// costs, fees, interest, then principal.
-fn allocation_order(_country: Country) -> [Component; 4] {
-    [
-        Component::CollectionCost,
-        Component::Fee,
-        Component::Interest,
-        Component::Principal,
-    ]
-}
 
 fn reject(
     position: &crate::diagnostic::Position,
@@ -85,13 +73,22 @@ fn settle_on_case(
     by: MatchedBy,
 ) -> Result<(), StoreError> {
     tx.set_payment_case(payment_row, case.case_id, by)?;
+    let row = tx.case_row(case.case_id)?;
+    // Interest is settled up to the payment date first (SPEC §6.1.4).
+    if row.state != CaseState::Closed {
+        accrue_interest(tx, ctx, case.case_id, record.payment_date)?;
+    }
     let country = ctx
         .config
         .creditor(&case.creditor_id)
         .map_or(Country::No, |c| c.country);
+    let order = ctx
+        .config
+        .rules
+        .allocation_order(country, row.debtor_type, record.payment_date)
+        .map_err(|e| StoreError::Invariant(format!("allocation order: {e}")))?;
     let items = tx.open_items(case.case_id)?;
-    let allocation = allocate(record.amount_minor, &items, &allocation_order(country));
-    let row = tx.case_row(case.case_id)?;
+    let allocation = allocate(record.amount_minor, &items, &order);
     let mut detail = format!(
         "payment {} of {} paid {} matched by {}",
         record.payment_id,

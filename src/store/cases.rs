@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, enum_column};
-use crate::domain::{CaseState, CloseReason, Component, DocumentType, EventKind, HandoverStep};
+use crate::domain::{
+    CaseState, CloseReason, Component, DebtorType, DocumentType, EventKind, HandoverStep,
+};
 use crate::validate::invoice::InvoiceRecord;
 
 /// An invoice or credit note already in the store.
@@ -29,6 +31,18 @@ pub struct CaseRow {
     pub close_reason: Option<CloseReason>,
     pub currency: String,
     pub creditor_id: String,
+    pub debtor_type: DebtorType,
+}
+
+/// What interest on one invoice is computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterestBasis {
+    pub invoice_id: i64,
+    pub invoice_no: String,
+    pub due_date: NaiveDate,
+    /// Interest is posted up to and including this date; `None`: not yet.
+    pub interest_through: Option<NaiveDate>,
+    pub principal_open_minor: i64,
 }
 
 /// A case to open.
@@ -152,9 +166,12 @@ impl Tx<'_> {
         currency: &str,
     ) -> Result<Option<CaseRow>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, case_no, state, currency, close_reason, creditor_id FROM cases
-             WHERE creditor_id = ?1 AND debtor_id = ?2 AND currency = ?3 AND state <> 'closed'
-             ORDER BY id",
+            "SELECT c.id, c.case_no, c.state, c.currency, c.close_reason, c.creditor_id,
+                    d.debtor_type
+             FROM cases c JOIN debtors d ON d.id = c.debtor_id
+             WHERE c.creditor_id = ?1 AND c.debtor_id = ?2 AND c.currency = ?3
+               AND c.state <> 'closed'
+             ORDER BY c.id",
         )?;
         let rows = stmt.query_map((creditor_id, debtor_id, currency), case_row)?;
         for row in rows {
@@ -170,8 +187,9 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT id, case_no, state, currency, close_reason, creditor_id FROM cases
-                 WHERE id = ?1",
+                "SELECT c.id, c.case_no, c.state, c.currency, c.close_reason, c.creditor_id,
+                        d.debtor_type
+                 FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = ?1",
             )?
             .query_row([case_id], case_row)?)
     }
@@ -318,6 +336,42 @@ impl Tx<'_> {
         Ok(balance)
     }
 
+    /// The invoices of a case that still have principal open, with how far interest is posted.
+    pub fn interest_basis(&self, case_id: i64) -> Result<Vec<InterestBasis>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT i.id, i.invoice_no, i.due_date, i.interest_through,
+                    (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
+                     WHERE p.invoice_id = i.id AND p.component = 'principal')
+             FROM invoices i
+             WHERE i.case_id = ?1 AND i.document_type = 'invoice'
+             ORDER BY i.due_date, i.id",
+        )?;
+        let rows = stmt.query_map([case_id], |r| {
+            Ok(InterestBasis {
+                invoice_id: r.get(0)?,
+                invoice_no: r.get(1)?,
+                due_date: super::date_column(&r.get::<_, String>(2)?)?,
+                interest_through: r
+                    .get::<_, Option<String>>(3)?
+                    .map(|s| super::date_column(&s))
+                    .transpose()?,
+                principal_open_minor: r.get(4)?,
+            })
+        })?;
+        let all: Vec<InterestBasis> = rows.collect::<Result<_, _>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|b| b.principal_open_minor > 0)
+            .collect())
+    }
+
+    pub fn set_interest_through(&self, invoice_id: i64, date: NaiveDate) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE invoices SET interest_through = ?2 WHERE id = ?1")?
+            .execute(rusqlite::params![invoice_id, date.to_string()])?;
+        Ok(())
+    }
+
     pub fn close_case(
         &self,
         case_id: i64,
@@ -350,5 +404,6 @@ fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
             .map(|s| enum_column(&s))
             .transpose()?,
         creditor_id: r.get(5)?,
+        debtor_type: enum_column(&r.get::<_, String>(6)?)?,
     })
 }

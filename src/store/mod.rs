@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use cases::{Balance, CaseRow, NewCase, NewEvent, NewInvoice, StoredInvoice};
+pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};

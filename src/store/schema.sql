@@ -109,6 +109,9 @@ CREATE TABLE invoices (
     fingerprint         TEXT NOT NULL,
     file_id             INTEGER NOT NULL REFERENCES inbound_files(id),
     position            TEXT NOT NULL,
+    -- Late-payment interest is posted up to and including this date (NULL: none yet; it runs
+    -- from the day after the due date).
+    interest_through    TEXT,
     UNIQUE (creditor_id, invoice_no)
 );
 CREATE INDEX invoices_case ON invoices(case_id);

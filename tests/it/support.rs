@@ -36,6 +36,11 @@ impl Workspace {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("kravflyt.toml");
         std::fs::write(&config, edit(quiet)).unwrap();
+        std::fs::copy(
+            repo().join("config/rules.toml"),
+            dir.path().join("rules.toml"),
+        )
+        .unwrap();
         Workspace { dir, config }
     }
 
