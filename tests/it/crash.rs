@@ -35,9 +35,48 @@ fn batch() -> BTreeMap<String, String> {
     files
 }
 
+/// Bank payments to the cases the invoices open (agency references of the first 40 cases),
+/// partial and over-payments, an unknown reference, and a reversal.
+fn payments() -> BTreeMap<String, String> {
+    let agency_reference = |case: u32| {
+        kravflyt::reference::generate(
+            kravflyt::reference::Scheme::KidMod10,
+            &format!("70{case:07}"),
+        )
+        .unwrap()
+    };
+    let mut files = BTreeMap::new();
+    for f in 0..30u32 {
+        let mut text =
+            "payment_id;kind;reference;amount;currency;payment_date;reverses\n".to_owned();
+        for r in 0..3u32 {
+            let case = (f * 3 + r) % 40 + 1;
+            let amount = 150 + (f * 37 + r * 11) % 900;
+            text.push_str(&format!(
+                "P{f}-{r};bank;{};{amount},00;NOK;2026-10-0{};\n",
+                agency_reference(case),
+                1 + r
+            ));
+        }
+        if f % 10 == 9 {
+            text.push_str(&format!(
+                "R{f};bank;;-{},00;NOK;2026-10-05;P{}-0\n",
+                150 + ((f - 1) * 37) % 900,
+                f - 1
+            ));
+            text.push_str(&format!("U{f};bank;12345674;99,00;NOK;2026-10-05;\n"));
+        }
+        files.insert(format!("p{f:03}.csv"), text);
+    }
+    files
+}
+
 fn drop_batch(ws: &Workspace) {
     for (name, text) in batch() {
         ws.drop_file("nordlys", &name, text);
+    }
+    for (name, text) in payments() {
+        ws.drop_file("bank", &name, text);
     }
 }
 
@@ -47,6 +86,17 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     drop_batch(&reference);
     reference.process("2026-10-01");
     let expected = render(&reference);
+    // The batch exercises what a crash could break: payments, reversals, unmatched money.
+    assert!(
+        expected.contains("\"kind\": \"payment_reversed\""),
+        "no reversal applied"
+    );
+    assert_eq!(
+        expected
+            .matches("\"reason\": \"unknown_reference\"")
+            .count(),
+        3
+    );
 
     let ws = Workspace::new();
     drop_batch(&ws);
