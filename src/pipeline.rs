@@ -23,7 +23,7 @@ use crate::payments::{apply_instruction, apply_payment, retry_unmatched};
 use crate::receipt::Receipt;
 use crate::store::{AppliedFile, NewInboundFile, Store, StoreError, Tx};
 use crate::validate::Context;
-use crate::validate::invoice::hex;
+use crate::validate::hex;
 use crate::workspace::{Workspace, numbered_name};
 
 /// Infrastructure failures while processing; bad input is never one of these.

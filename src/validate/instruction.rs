@@ -41,7 +41,6 @@ impl InstructionRecord {
     /// A fingerprint of the content (not the position): the same instruction id again with
     /// the same content is a no-op, with other content a conflict.
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
         let (target_kind, target) = match &self.target {
             Target::Invoice(no) => ("invoice", no.as_str()),
             Target::Case(no) => ("case", no.as_str()),
@@ -60,12 +59,7 @@ impl InstructionRecord {
             self.payment_id.clone().unwrap_or_default(),
             self.reason.clone().unwrap_or_default(),
         ];
-        let mut hasher = Sha256::new();
-        for part in parts {
-            hasher.update(part.as_bytes());
-            hasher.update([0x1f]);
-        }
-        crate::validate::invoice::hex(&hasher.finalize())
+        super::fingerprint(&parts)
     }
 }
 

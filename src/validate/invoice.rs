@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use sha2::{Digest, Sha256};
 
 use crate::config::Creditor;
 use crate::diagnostic::{Diagnostic, Position, code};
@@ -74,18 +73,8 @@ impl InvoiceRecord {
             date(self.notice_sent_date),
             self.paid_minor.to_string(),
         ];
-        let mut hasher = Sha256::new();
-        for part in parts {
-            hasher.update(part.as_bytes());
-            hasher.update([0x1f]);
-        }
-        hex(&hasher.finalize())
+        super::fingerprint(&parts)
     }
-}
-
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks one row. Every problem of the row is reported, not only the first.

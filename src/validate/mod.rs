@@ -13,6 +13,23 @@ use crate::config::{Config, Creditor, Sender};
 use crate::diagnostic::code;
 use crate::validate::fields::{Fields, shorten};
 
+/// A fingerprint of a record's content: SHA-256 over its fields with a separator no field can
+/// contain, so the same record sent again is recognised and a changed one is not.
+pub fn fingerprint<S: AsRef<str>>(fields: &[S]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for field in fields {
+        hasher.update(field.as_ref().as_bytes());
+        hasher.update([0x1f]);
+    }
+    hex(&hasher.finalize())
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What validation needs to know about who sent a file.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {

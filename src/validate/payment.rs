@@ -37,7 +37,6 @@ impl PaymentRecord {
     /// A fingerprint of the content (not the position): the same payment id again with the
     /// same content is a no-op, with other content a conflict.
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let parts = [
             self.payment_id.clone(),
@@ -52,12 +51,7 @@ impl PaymentRecord {
             opt(&self.payer_account),
             opt(&self.reverses),
         ];
-        let mut hasher = Sha256::new();
-        for part in parts {
-            hasher.update(part.as_bytes());
-            hasher.update([0x1f]);
-        }
-        crate::validate::invoice::hex(&hasher.finalize())
+        super::fingerprint(&parts)
     }
 }
 
