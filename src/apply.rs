@@ -19,8 +19,16 @@ pub struct ApplyContext<'a> {
     pub config: &'a Config,
     /// The business date the file is processed as of: events are dated with it.
     pub business_date: NaiveDate,
-    /// The inbound file's row.
-    pub file_id: i64,
+    /// The inbound file's row; `None` for the daily steps, which no file caused.
+    pub file_id: Option<i64>,
+}
+
+impl ApplyContext<'_> {
+    /// The file a record came from; records always come from one.
+    pub fn file(&self) -> Result<i64, StoreError> {
+        self.file_id
+            .ok_or_else(|| StoreError::Invariant("a record applied without its file".to_owned()))
+    }
 }
 
 /// What became of one record.
@@ -137,7 +145,7 @@ fn apply_invoice(
         record,
         case_id,
         credited_invoice_id: None,
-        file_id: ctx.file_id,
+        file_id: ctx.file()?,
     })?;
     let principal = record.amount_minor - record.paid_minor;
     let mut detail = format!("invoice {} due {}", record.invoice_no, record.due_date);
@@ -168,7 +176,7 @@ fn apply_invoice(
         amount_minor: Some(principal),
         state,
         detail: &detail,
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     tx.insert_posting(
         case_id,
@@ -275,7 +283,7 @@ fn apply_credit_note(
         record,
         case_id: case.id,
         credited_invoice_id: Some(credited.id),
-        file_id: ctx.file_id,
+        file_id: ctx.file()?,
     })?;
     let detail = format!(
         "credit note {} reduces invoice {credited_no}",
@@ -289,7 +297,7 @@ fn apply_credit_note(
         amount_minor: Some(-record.amount_minor),
         state: case.state,
         detail: &detail,
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     tx.insert_posting(
         case.id,
@@ -325,7 +333,7 @@ fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<()
             amount_minor: Some(-written_off),
             state: CaseState::Closed,
             detail: "the claims were credited in full; unpaid fees, costs and interest are written off",
-            file_id: Some(ctx.file_id),
+            file_id: ctx.file_id,
         })?;
         for (component, amount) in charges.into_iter().filter(|(_, a)| *a != 0) {
             tx.insert_posting(
@@ -347,7 +355,7 @@ fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<()
         amount_minor: None,
         state: CaseState::Closed,
         detail: CloseReason::Credited.as_str(),
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     Ok(())
 }
@@ -414,7 +422,7 @@ pub fn accrue_interest(
         amount_minor: Some(total),
         state: case.state,
         detail: &detail,
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     for (invoice_id, _, minor) in postings {
         tx.insert_posting(

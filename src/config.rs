@@ -87,6 +87,8 @@ struct RawIntake {
 struct RawAgency {
     name: String,
     reference_prefix: Spanned<String>,
+    #[serde(default)]
+    accounts: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +166,8 @@ pub struct Agency {
     /// Leading digits of every agency reference, so agency references and creditors' own
     /// references are unlikely to look alike.
     pub reference_prefix: String,
+    /// The account debtors pay to, per currency, printed on letters.
+    pub accounts: BTreeMap<String, String>,
 }
 
 /// A creditor the agency collects for.
@@ -463,6 +467,12 @@ impl<'a> Checker<'a> {
         let agency = Agency {
             name: raw.agency.name.clone(),
             reference_prefix: prefix.clone(),
+            accounts: raw
+                .agency
+                .accounts
+                .iter()
+                .map(|(currency, account)| (currency.clone(), account.get_ref().clone()))
+                .collect(),
         };
 
         let defaults = self.intake_rules(&raw.intake, None);
@@ -479,6 +489,15 @@ impl<'a> Checker<'a> {
             .iter()
             .map(|s| self.sender(s, &defaults, &declared))
             .collect::<Vec<_>>();
+        for c in &raw.creditors {
+            let currency = c.currency.get_ref();
+            if !raw.agency.accounts.contains_key(currency) {
+                self.error(
+                    &c.currency,
+                    format!("no [agency.accounts] entry for {currency}: letters to this creditor's debtors need the account to pay to"),
+                );
+            }
+        }
         let mut seen = BTreeSet::new();
         for sender in &raw.senders {
             let id = sender.id.get_ref();

@@ -162,6 +162,9 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
             _ => break,
         }
     }
+    if !summary.interrupted {
+        engine.run_steps(as_of)?;
+    }
     engine.flush_outbox()?;
     if !failures.is_empty() {
         return Err(DaemonError::Failures(failures));
@@ -201,6 +204,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
             if let Err(e) = engine.recover(business_date) {
                 backoff.failed(&e.to_string());
             }
+        }
+        if let Err(e) = engine.catch_up_steps(business_date) {
+            backoff.failed(&e.to_string());
         }
         let next_change = match engine.intake_pass(business_date, &stop) {
             Ok(pass) if pass.failures.is_empty() => {

@@ -27,10 +27,12 @@ pub mod analysis;
 
 // Applying records: cases and events, inside the file's transaction; the receipt that answers.
 pub mod interest;
+pub mod lifecycle;
 pub mod matching;
 pub mod allocation;
 pub mod apply;
 pub mod payments;
+pub mod steps;
 pub mod receipt;
 
 // State and the edges.

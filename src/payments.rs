@@ -54,7 +54,7 @@ pub fn apply_payment(
     if record.amount_minor < 0 {
         return reverse(tx, ctx, sender, record, &fingerprint);
     }
-    let row = tx.insert_payment(&sender.id, record, &fingerprint, None, ctx.file_id)?;
+    let row = tx.insert_payment(&sender.id, record, &fingerprint, None, ctx.file()?)?;
     match match_payment(record, sender, tx)? {
         Ok((case, by)) => settle_on_case(tx, ctx, row, record, &case, by)?,
         Err(reason) => tx.set_payment_unmatched(row, reason)?,
@@ -110,7 +110,7 @@ fn settle_on_case(
         amount_minor: Some(record.amount_minor),
         state: row.state,
         detail: &detail,
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     for (index, amount) in &allocation.parts {
         let item = &items[*index];
@@ -153,7 +153,7 @@ fn settle_on_case(
             amount_minor: None,
             state: CaseState::Closed,
             detail: CloseReason::Paid.as_str(),
-            file_id: Some(ctx.file_id),
+            file_id: ctx.file_id,
         })?;
     }
     Ok(())
@@ -182,7 +182,7 @@ fn reverse(
             // A bank's correction that undoes no payment we have (a BgMax deduction the payer
             // made, a correction of a payment from before kravflyt): the money movement is
             // real, so it is kept as an unmatched payment for the desk, not refused.
-            let row = tx.insert_payment(&sender.id, record, fingerprint, None, ctx.file_id)?;
+            let row = tx.insert_payment(&sender.id, record, fingerprint, None, ctx.file()?)?;
             tx.set_payment_unmatched(row, crate::domain::UnmatchedReason::UnknownReference)?;
             return Ok(RecordOutcome::Applied);
         }
@@ -229,7 +229,7 @@ fn reverse(
         record,
         fingerprint,
         Some(original.id),
-        ctx.file_id,
+        ctx.file()?,
     )?;
     tx.set_payment_reversed(original.id, row)?;
     let Some(case_id) = original.case_id else {
@@ -261,7 +261,7 @@ fn reverse(
         amount_minor: Some(record.amount_minor),
         state,
         detail: &detail,
-        file_id: Some(ctx.file_id),
+        file_id: ctx.file_id,
     })?;
     for allocation in tx.allocations_of(original.id)? {
         tx.insert_allocation(
@@ -291,7 +291,7 @@ fn reverse(
             amount_minor: None,
             state,
             detail: "a payment that had settled the case was reversed",
-            file_id: Some(ctx.file_id),
+            file_id: ctx.file_id,
         })?;
     }
     Ok(RecordOutcome::Applied)
@@ -423,7 +423,7 @@ pub fn apply_instruction(
                 record.action.as_str(),
                 Some(case_id),
                 &fingerprint,
-                ctx.file_id,
+                ctx.file()?,
             )?;
             Ok(RecordOutcome::Applied)
         }

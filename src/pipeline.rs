@@ -382,6 +382,46 @@ impl Engine {
         Ok(())
     }
 
+    /// The time-driven case steps for one as-of date (one transaction).
+    pub fn run_steps(
+        &mut self,
+        as_of: NaiveDate,
+    ) -> Result<crate::steps::StepSummary, PipelineError> {
+        let summary = crate::steps::run_daily_steps(&mut self.store, &self.config, as_of)?;
+        tracing::info!(
+            %as_of,
+            letters = summary.letters,
+            to_collection = summary.to_collection,
+            heavy_fees = summary.heavy_fees,
+            limitation_warnings = summary.limitation_warnings,
+            "daily steps run"
+        );
+        Ok(summary)
+    }
+
+    /// The daemon's daily run: the steps for every day since the last run, in order, up to
+    /// and including `today` (a daemon that was down catches up day by day).
+    pub fn catch_up_steps(&mut self, today: NaiveDate) -> Result<(), PipelineError> {
+        let last = self
+            .store
+            .read()?
+            .meta("last_steps_date")?
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        let mut day = match last {
+            Some(last) if last >= today => return Ok(()),
+            Some(last) => last.succ_opt().unwrap_or(today),
+            None => today,
+        };
+        while day <= today {
+            self.run_steps(day)?;
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
     /// Writes pending outbound files.
     pub fn flush_outbox(&mut self) -> Result<usize, PipelineError> {
         Ok(outbox::flush(&mut self.store, &self.workspace)?)
@@ -533,7 +573,7 @@ fn settle(
     let apply_ctx = ApplyContext {
         config: ctx.config,
         business_date: ctx.business_date,
-        file_id: ctx.file_id,
+        file_id: Some(ctx.file_id),
     };
     let mut problems = Problems::default();
     let (mut total, mut accepted, mut unchanged, mut credit_notes) = (0u64, 0u64, 0u64, 0u64);

@@ -9,6 +9,7 @@ mod files;
 mod instructions;
 mod outbox;
 mod payments;
+mod steps;
 mod views;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, 
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
+pub use steps::{NewLetter, StepCase};
 pub use views::{
     CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, PaymentDay, UnmatchedView,
 };

@@ -86,6 +86,14 @@ CREATE TABLE cases (
     closed_on    TEXT,
     -- The state a closed case returns to if its closing is undone (a reversed payment).
     state_before_close TEXT,
+    -- When the case entered its current step (the date of that step's letter).
+    step_date    TEXT,
+    -- When the case entered collection (light collection fee), and whether the heavy fee has
+    -- been charged since.
+    collection_since TEXT,
+    heavy_fee_charged INTEGER NOT NULL DEFAULT 0,
+    -- The as-of date a limitation warning was given on, if any.
+    limitation_warned_on TEXT,
     CHECK ((state = 'closed') = (close_reason IS NOT NULL))
 );
 CREATE INDEX cases_open ON cases(creditor_id, debtor_id) WHERE state <> 'closed';
@@ -142,6 +150,33 @@ CREATE TABLE postings (
     event_id     INTEGER NOT NULL REFERENCES case_events(id)
 );
 CREATE INDEX postings_case ON postings(case_id, component);
+
+-- Letters for the print and distribution channel, with what they said (SPEC §6.2, §7).
+CREATE TABLE letters (
+    id               INTEGER PRIMARY KEY,
+    case_id          INTEGER NOT NULL REFERENCES cases(id),
+    step             TEXT NOT NULL,
+    letter_date      TEXT NOT NULL,
+    debtor_name      TEXT NOT NULL,
+    address          TEXT NOT NULL,
+    postcode         TEXT NOT NULL,
+    city             TEXT NOT NULL,
+    country          TEXT NOT NULL,
+    reference        TEXT NOT NULL,
+    account          TEXT NOT NULL,
+    currency         TEXT NOT NULL,
+    principal_minor  INTEGER NOT NULL,
+    interest_minor   INTEGER NOT NULL,
+    interest_rate    TEXT NOT NULL,
+    interest_from    TEXT,
+    fees_minor       INTEGER NOT NULL,
+    fee_charged_minor INTEGER NOT NULL,
+    collection_costs_minor INTEGER NOT NULL,
+    total_minor      INTEGER NOT NULL,
+    deadline         TEXT NOT NULL,
+    event_id         INTEGER NOT NULL REFERENCES case_events(id)
+);
+CREATE INDEX letters_case ON letters(case_id);
 
 -- Instructions received, so the same instruction id is applied once.
 CREATE TABLE instructions (

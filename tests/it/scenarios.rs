@@ -1,5 +1,6 @@
 //! Data-driven scenarios: `tests/data/scenarios/<name>/<YYYY-MM-DD>/<sender>/<file>` are
-//! dropped day by day and processed as of that day; the outbound files, where every inbound
+//! dropped day by day and processed as of that day (a day folder with only a `run` note runs the
+//! daily steps with no files); the outbound files, where every inbound
 //! file ended, and the cases are compared with a snapshot (`snapshots/`).
 
 use std::fmt::Write as _;
@@ -19,7 +20,11 @@ pub fn run_scenario(folder: &Path) -> String {
     days.sort();
     assert!(!days.is_empty(), "{} has no day folders", folder.display());
     for day in &days {
+        // A day folder may hold only a note (`run`): a day with no files still runs the steps.
         for sender in std::fs::read_dir(folder.join(day)).unwrap().flatten() {
+            if !sender.file_type().unwrap().is_dir() {
+                continue;
+            }
             let sender_name = sender.file_name().to_string_lossy().into_owned();
             for file in std::fs::read_dir(sender.path()).unwrap().flatten() {
                 ws.drop_file(
@@ -132,4 +137,7 @@ scenarios!(
     duplicates_and_name_clashes,
     payment_and_instruction_rows,
     matching,
+    lifecycle_norway,
+    lifecycle_sweden,
+    lifecycle_finland,
 );

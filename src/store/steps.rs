@@ -1,0 +1,172 @@
+//! What the time-driven steps read and write: case clocks, letters, step changes.
+
+use chrono::NaiveDate;
+
+use super::{StoreError, Tx, date_column, enum_column};
+use crate::domain::{CaseState, DebtorType, HandoverStep};
+
+/// An open case as the daily steps see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepCase {
+    pub id: i64,
+    pub case_no: String,
+    pub state: CaseState,
+    pub first_step: HandoverStep,
+    pub deadline: Option<NaiveDate>,
+    pub collection_since: Option<NaiveDate>,
+    pub heavy_fee_charged: bool,
+    pub creditor_id: String,
+    pub debtor_type: DebtorType,
+    pub limitation_warned_on: Option<NaiveDate>,
+    /// The oldest due date among invoices with principal open; `None` when nothing is open.
+    pub oldest_open_due: Option<NaiveDate>,
+    /// The latest payment or legal step: what interrupts limitation.
+    pub last_interruption: Option<NaiveDate>,
+}
+
+/// A letter with what it says (SPEC §7's letter columns, amounts in minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLetter<'a> {
+    pub case_id: i64,
+    pub step: HandoverStep,
+    pub letter_date: NaiveDate,
+    pub account: &'a str,
+    pub principal_minor: i64,
+    pub interest_minor: i64,
+    pub interest_rate: &'a str,
+    pub interest_from: Option<NaiveDate>,
+    pub fees_minor: i64,
+    pub fee_charged_minor: i64,
+    pub collection_costs_minor: i64,
+    pub total_minor: i64,
+    pub deadline: NaiveDate,
+    pub event_id: i64,
+}
+
+fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
+    text.map(|s| date_column(&s)).transpose()
+}
+
+impl Tx<'_> {
+    /// Every case not closed, in case order.
+    pub fn step_cases(&self) -> Result<Vec<StepCase>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline, c.collection_since,
+                    c.heavy_fee_charged, c.creditor_id, d.debtor_type, c.limitation_warned_on,
+                    (SELECT MIN(i.due_date) FROM invoices i
+                     WHERE i.case_id = c.id AND i.document_type = 'invoice'
+                       AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
+                            WHERE p.invoice_id = i.id AND p.component = 'principal') > 0),
+                    (SELECT MAX(e.event_date) FROM case_events e
+                     WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal'))
+             FROM cases c JOIN debtors d ON d.id = c.debtor_id
+             WHERE c.state <> 'closed'
+             ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(StepCase {
+                id: r.get(0)?,
+                case_no: r.get(1)?,
+                state: enum_column(&r.get::<_, String>(2)?)?,
+                first_step: enum_column(&r.get::<_, String>(3)?)?,
+                deadline: optional_date(r.get(4)?)?,
+                collection_since: optional_date(r.get(5)?)?,
+                heavy_fee_charged: r.get(6)?,
+                creditor_id: r.get(7)?,
+                debtor_type: enum_column(&r.get::<_, String>(8)?)?,
+                limitation_warned_on: optional_date(r.get(9)?)?,
+                oldest_open_due: optional_date(r.get(10)?)?,
+                last_interruption: optional_date(r.get(11)?)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Moves a case to a letter step with its deadline.
+    pub fn enter_step(
+        &self,
+        case_id: i64,
+        state: CaseState,
+        date: NaiveDate,
+        deadline: Option<NaiveDate>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET state = ?2, step_date = ?3, deadline = ?4 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                case_id,
+                state.as_str(),
+                date.to_string(),
+                deadline.map(|d| d.to_string())
+            ])?;
+        Ok(())
+    }
+
+    pub fn enter_collection(&self, case_id: i64, date: NaiveDate) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET state = 'collection', step_date = ?2, deadline = NULL,
+                     collection_since = ?2
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![case_id, date.to_string()])?;
+        Ok(())
+    }
+
+    pub fn set_heavy_fee_charged(&self, case_id: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE cases SET heavy_fee_charged = 1 WHERE id = ?1")?
+            .execute([case_id])?;
+        Ok(())
+    }
+
+    pub fn set_limitation_warned(&self, case_id: i64, date: NaiveDate) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE cases SET limitation_warned_on = ?2 WHERE id = ?1")?
+            .execute(rusqlite::params![case_id, date.to_string()])?;
+        Ok(())
+    }
+
+    /// How many letters of a step on this case carried a fee.
+    pub fn fee_letters(&self, case_id: i64, step: HandoverStep) -> Result<u32, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM letters
+                 WHERE case_id = ?1 AND step = ?2 AND fee_charged_minor > 0",
+            )?
+            .query_row(rusqlite::params![case_id, step.as_str()], |r| r.get(0))?)
+    }
+
+    /// Records a letter, with the debtor's address and the case reference as they are now.
+    pub fn insert_letter(&self, l: &NewLetter<'_>) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO letters (case_id, step, letter_date, debtor_name, address, postcode,
+                     city, country, reference, account, currency, principal_minor, interest_minor,
+                     interest_rate, interest_from, fees_minor, fee_charged_minor,
+                     collection_costs_minor, total_minor, deadline, event_id)
+                 SELECT c.id, ?2, ?3, d.name, d.address, d.postcode, d.city, d.country,
+                        c.reference, ?4, c.currency, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+                 FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = ?1",
+            )?
+            .execute(rusqlite::params![
+                l.case_id,
+                l.step.as_str(),
+                l.letter_date.to_string(),
+                l.account,
+                l.principal_minor,
+                l.interest_minor,
+                l.interest_rate,
+                l.interest_from.map(|d| d.to_string()),
+                l.fees_minor,
+                l.fee_charged_minor,
+                l.collection_costs_minor,
+                l.total_minor,
+                l.deadline.to_string(),
+                l.event_id,
+            ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+}
