@@ -316,7 +316,7 @@ fn apply_credit_note(
 
 /// Nothing of the claims is left: unpaid fees, costs and interest are written off and the case
 /// closes `credited` (SPEC §6.2).
-fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<(), StoreError> {
+pub fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<(), StoreError> {
     let balance = tx.case_balance(case_id)?;
     let charges = [
         (Component::Interest, balance.interest),
@@ -372,39 +372,11 @@ pub fn accrue_interest(
     to: NaiveDate,
 ) -> Result<i64, StoreError> {
     let case = tx.case_row(case_id)?;
-    let Some(creditor) = ctx.config.creditor(&case.creditor_id) else {
-        return Ok(0);
-    };
-    let rules = &ctx.config.rules;
-    let mut postings = Vec::new();
-    for basis in tx.interest_basis(case_id)? {
-        // The tables start on a date; no interest is invented for days before it.
-        let from = basis.interest_through.unwrap_or(basis.due_date).max(
-            rules
-                .covers_from()
-                .pred_opt()
-                .unwrap_or(rules.covers_from()),
-        );
-        if to <= from {
-            continue;
-        }
-        let accrued = rules
-            .interest_on_balance(
-                creditor.country,
-                case.debtor_type,
-                &[(from, basis.principal_open_minor)],
-                from,
-                to,
-            )
-            .map_err(|e| {
-                StoreError::Invariant(format!("interest for case {}: {e}", case.case_no))
-            })?;
-        let minor = crate::interest::round_to_minor(accrued);
-        tx.set_interest_through(basis.invoice_id, to)?;
-        if minor > 0 {
-            postings.push((basis.invoice_id, basis.invoice_no, minor));
-        }
+    let postings = interest_due(tx, ctx.config, case_id, to)?;
+    for (invoice_id, _, _) in &postings {
+        tx.set_interest_through(*invoice_id, to)?;
     }
+    let postings: Vec<_> = postings.into_iter().filter(|(_, _, m)| *m > 0).collect();
     let total: i64 = postings.iter().map(|(_, _, m)| m).sum();
     if total == 0 {
         return Ok(0);
@@ -435,6 +407,51 @@ pub fn accrue_interest(
         )?;
     }
     Ok(total)
+}
+
+/// The interest not yet posted on each invoice of a case with principal open, up to and
+/// including `to`, rounded per invoice: (invoice id, invoice number, minor units). Reads only.
+pub fn interest_due(
+    tx: &Tx<'_>,
+    config: &Config,
+    case_id: i64,
+    to: NaiveDate,
+) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    let case = tx.case_row(case_id)?;
+    let Some(creditor) = config.creditor(&case.creditor_id) else {
+        return Ok(Vec::new());
+    };
+    let rules = &config.rules;
+    let mut due = Vec::new();
+    for basis in tx.interest_basis(case_id)? {
+        // The tables start on a date; no interest is invented for days before it.
+        let from = basis.interest_through.unwrap_or(basis.due_date).max(
+            rules
+                .covers_from()
+                .pred_opt()
+                .unwrap_or(rules.covers_from()),
+        );
+        if to <= from {
+            continue;
+        }
+        let accrued = rules
+            .interest_on_balance(
+                creditor.country,
+                case.debtor_type,
+                &[(from, basis.principal_open_minor)],
+                from,
+                to,
+            )
+            .map_err(|e| {
+                StoreError::Invariant(format!("interest for case {}: {e}", case.case_no))
+            })?;
+        due.push((
+            basis.invoice_id,
+            basis.invoice_no,
+            crate::interest::round_to_minor(accrued),
+        ));
+    }
+    Ok(due)
 }
 
 /// Case numbers: the year the case opened and a running number, e.g. `2026-000017`.

@@ -69,7 +69,10 @@ pub mod code {
     pub const CONFLICT: &str = "conflict";
     pub const CREDIT_EXCEEDS_OPEN: &str = "credit_exceeds_open";
     pub const CASE_CLOSED: &str = "case_closed";
-    pub const NOT_SUPPORTED_YET: &str = "not_supported_yet";
+    /// An instruction that does not fit the case's state (SPEC §6.4).
+    pub const INVALID_STATE: &str = "invalid_state";
+    /// An action this sender may not take.
+    pub const ACTION_NOT_ALLOWED: &str = "action_not_allowed";
 }
 
 /// One problem, in a form a receipt can carry.

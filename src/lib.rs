@@ -32,6 +32,7 @@ pub mod matching;
 pub mod allocation;
 pub mod apply;
 pub mod payments;
+pub mod instructions;
 pub mod steps;
 pub mod receipt;
 

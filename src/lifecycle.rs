@@ -7,7 +7,7 @@
 
 use chrono::{Days as ChronoDays, NaiveDate};
 
-use crate::domain::{CaseState, HandoverStep};
+use crate::domain::{CaseState, CloseReason, DisputeOutcome, HandoverStep};
 use crate::rules::Days;
 
 /// What the time-driven steps need to know about a case.
@@ -99,6 +99,161 @@ pub fn limitation_warning_due(since: NaiveDate, today: NaiveDate) -> bool {
         .checked_sub_days(ChronoDays::new(90))
         .unwrap_or(three_years);
     today >= warn_from
+}
+
+/// What an instruction needs to know about a case beyond its state.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Holds {
+    pub dispute_open: bool,
+    /// The disputed part of a partial dispute; `None` with `dispute_open`: all of it.
+    pub disputed_minor: Option<i64>,
+    /// The state a disputed or paused case returns to.
+    pub state_before_hold: Option<CaseState>,
+    pub paused_since: Option<NaiveDate>,
+}
+
+/// An instruction of the creditor or the desk (SPEC §6.4), as the lifecycle sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Dispute { amount_minor: Option<i64> },
+    DisputeReply(DisputeOutcome),
+    Pause { until: Option<NaiveDate> },
+    Resume,
+    Withdraw,
+    WriteOff,
+    Legal,
+}
+
+/// What an instruction does to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The case waits for the creditor's reply; a partial dispute (`amount_minor`) holds only
+    /// that part and the case keeps its state.
+    Dispute {
+        amount_minor: Option<i64>,
+        reply_deadline: NaiveDate,
+    },
+    /// `maintain`: the case goes on from where it was, with a fresh deadline.
+    Maintain {
+        state: CaseState,
+        deadline: Option<NaiveDate>,
+    },
+    /// `accept`: the disputed part (all of it when `None`) is credited.
+    Accept {
+        amount_minor: Option<i64>,
+    },
+    ToLegal,
+    Close(CloseReason),
+    Pause {
+        until: Option<NaiveDate>,
+    },
+    /// Back to the state before the pause, every deadline moved by the paused days.
+    Resume {
+        state: CaseState,
+        shift_days: i64,
+    },
+}
+
+/// The one transition function for instructions: the change an instruction makes, or why it
+/// does not fit the case (then nothing changes).
+pub fn instruct(
+    state: CaseState,
+    holds: &Holds,
+    command: Command,
+    today: NaiveDate,
+    days: &Days,
+) -> Result<Change, String> {
+    let before = holds.state_before_hold.unwrap_or(state);
+    let open_step = |s: CaseState| match s {
+        CaseState::Registered
+        | CaseState::Reminder
+        | CaseState::Notice
+        | CaseState::Demand
+        | CaseState::Collection => true,
+        CaseState::Legal | CaseState::Disputed | CaseState::Paused | CaseState::Closed => false,
+    };
+    if state == CaseState::Closed {
+        return Err("the case is closed; an instruction cannot change it".to_owned());
+    }
+    match command {
+        Command::Dispute { amount_minor } => {
+            if holds.dispute_open {
+                return Err(
+                    "the case is already disputed; wait for the creditor's reply".to_owned(),
+                );
+            }
+            if !open_step(state) {
+                return Err(format!("a case in state {state} cannot be disputed here"));
+            }
+            Ok(Change::Dispute {
+                amount_minor,
+                reply_deadline: plus(today, days.dispute_reply),
+            })
+        }
+        Command::DisputeReply(outcome) => {
+            if !holds.dispute_open {
+                return Err("there is no open dispute to reply to".to_owned());
+            }
+            Ok(match outcome {
+                DisputeOutcome::Maintain => {
+                    let deadline = match before {
+                        CaseState::Reminder => Some(plus(today, days.reminder_deadline)),
+                        CaseState::Notice => Some(plus(today, days.notice_deadline)),
+                        CaseState::Demand => Some(plus(today, days.demand_deadline)),
+                        CaseState::Registered
+                        | CaseState::Collection
+                        | CaseState::Legal
+                        | CaseState::Disputed
+                        | CaseState::Paused
+                        | CaseState::Closed => None,
+                    };
+                    Change::Maintain {
+                        state: before,
+                        deadline,
+                    }
+                }
+                DisputeOutcome::Accept => Change::Accept {
+                    amount_minor: holds.disputed_minor,
+                },
+                DisputeOutcome::Legal => Change::ToLegal,
+                DisputeOutcome::Withdraw => Change::Close(CloseReason::Withdrawn),
+            })
+        }
+        Command::Pause { until } => {
+            if state == CaseState::Paused {
+                return Err("the case is already paused".to_owned());
+            }
+            if holds.dispute_open || !open_step(state) {
+                return Err(format!(
+                    "a case in state {state} cannot be paused; only cases following the steps can"
+                ));
+            }
+            Ok(Change::Pause { until })
+        }
+        Command::Resume => match (state, holds.paused_since) {
+            (CaseState::Paused, Some(since)) => Ok(Change::Resume {
+                state: before,
+                shift_days: (today - since).num_days().max(0),
+            }),
+            _ => Err(format!(
+                "the case is {state}, not paused; there is nothing to resume"
+            )),
+        },
+        Command::Withdraw => Ok(Change::Close(CloseReason::Withdrawn)),
+        Command::WriteOff => Ok(Change::Close(CloseReason::WrittenOff)),
+        Command::Legal => match state {
+            CaseState::Demand | CaseState::Collection => Ok(Change::ToLegal),
+            CaseState::Registered
+            | CaseState::Reminder
+            | CaseState::Notice
+            | CaseState::Legal
+            | CaseState::Disputed
+            | CaseState::Paused
+            | CaseState::Closed => Err(format!(
+                "a case goes to legal proceedings after the payment demand; this one is {state}"
+            )),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -202,5 +357,99 @@ mod tests {
         // Three years end on 2027-03-01; ninety days before is 2026-12-01.
         assert!(!limitation_warning_due(since, d(2026, 11, 30)));
         assert!(limitation_warning_due(since, d(2026, 12, 1)));
+    }
+
+    #[test]
+    fn an_instruction_that_does_not_fit_the_state_is_refused() {
+        let today = d(2026, 10, 1);
+        let none = Holds::default();
+        assert!(instruct(CaseState::Notice, &none, Command::Resume, today, &NO).is_err());
+        assert!(instruct(CaseState::Closed, &none, Command::Withdraw, today, &NO).is_err());
+        assert!(instruct(CaseState::Notice, &none, Command::Legal, today, &NO).is_err());
+        assert!(
+            instruct(
+                CaseState::Notice,
+                &none,
+                Command::DisputeReply(DisputeOutcome::Accept),
+                today,
+                &NO
+            )
+            .is_err()
+        );
+        let disputed = Holds {
+            dispute_open: true,
+            state_before_hold: Some(CaseState::Notice),
+            ..Holds::default()
+        };
+        assert!(
+            instruct(
+                CaseState::Disputed,
+                &disputed,
+                Command::Dispute { amount_minor: None },
+                today,
+                &NO
+            )
+            .is_err()
+        );
+        assert!(
+            instruct(
+                CaseState::Disputed,
+                &disputed,
+                Command::Pause { until: None },
+                today,
+                &NO
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn disputes_pauses_and_replies() {
+        let today = d(2026, 10, 1);
+        assert_eq!(
+            instruct(
+                CaseState::Notice,
+                &Holds::default(),
+                Command::Dispute {
+                    amount_minor: Some(500)
+                },
+                today,
+                &NO
+            ),
+            Ok(Change::Dispute {
+                amount_minor: Some(500),
+                reply_deadline: d(2026, 10, 15)
+            })
+        );
+        let disputed = Holds {
+            dispute_open: true,
+            state_before_hold: Some(CaseState::Notice),
+            ..Holds::default()
+        };
+        assert_eq!(
+            instruct(
+                CaseState::Disputed,
+                &disputed,
+                Command::DisputeReply(DisputeOutcome::Maintain),
+                today,
+                &NO
+            ),
+            Ok(Change::Maintain {
+                state: CaseState::Notice,
+                deadline: Some(d(2026, 10, 15))
+            })
+        );
+        let paused = Holds {
+            state_before_hold: Some(CaseState::Demand),
+            paused_since: Some(d(2026, 9, 21)),
+            ..Holds::default()
+        };
+        assert_eq!(
+            instruct(CaseState::Paused, &paused, Command::Resume, today, &NO),
+            Ok(Change::Resume {
+                state: CaseState::Demand,
+                shift_days: 10
+            })
+        );
     }
 }

@@ -252,7 +252,20 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             let Some(case_id) = tx.find_case_id(key)? else {
                 bail!("no case with case number, reference or CREDITOR_ID/INVOICE_NO `{key}`");
             };
-            let view = tx.case_view(case_id)?;
+            let mut view = tx.case_view(case_id)?;
+            // balance.interest: accrued up to the as-of date of the last run (SPEC §3), the
+            // posted part plus what has run on since it was last posted.
+            let as_of = tx
+                .meta("last_as_of")?
+                .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                .unwrap_or_else(|| config.today());
+            if view.state != CaseState::Closed {
+                let running: i64 = kravflyt::apply::interest_due(&tx, &config, case_id, as_of)?
+                    .iter()
+                    .map(|(_, _, minor)| minor)
+                    .sum();
+                view.balance.interest += running;
+            }
             if *json {
                 println!(
                     "{}",

@@ -8,6 +8,8 @@ use crate::apply::{ApplyContext, RecordOutcome, accrue_interest};
 use crate::config::Sender;
 use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{Action, CaseState, CloseReason, Country, EventKind, PaymentKind};
+use crate::instructions::apply_command;
+use crate::lifecycle::Command;
 use crate::matching::{Candidate, MatchedBy, match_payment};
 use crate::money::format_minor;
 use crate::store::{AllocationRow, NewEvent, StoreError, Tx};
@@ -85,7 +87,12 @@ fn settle_on_case(
     let order = ctx
         .config
         .rules
-        .allocation_order(country, row.debtor_type, record.payment_date)
+        // A payment from before the tables start is settled in their first order.
+        .allocation_order(
+            country,
+            row.debtor_type,
+            record.payment_date.max(ctx.config.rules.covers_from()),
+        )
         .map_err(|e| StoreError::Invariant(format!("allocation order: {e}")))?;
     let items = tx.open_items(case.case_id)?;
     let allocation = allocate(record.amount_minor, &items, &order);
@@ -313,8 +320,8 @@ pub fn retry_unmatched(tx: &Tx<'_>, ctx: ApplyContext<'_>) -> Result<u64, StoreE
     Ok(matched)
 }
 
-/// Applies one instruction row. `assign_payment` is applied; the case lifecycle's actions
-/// arrive with it and are reported as not applied yet.
+/// Applies one instruction row: `assign_payment` here, the lifecycle's actions through
+/// `instructions::apply_command`; one that does not fit the case's state changes nothing.
 pub fn apply_instruction(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
@@ -370,6 +377,15 @@ pub fn apply_instruction(
         ));
     }
     match record.action {
+        // Money the agency received is placed by the agency: only its own channels (acting
+        // for every creditor) may assign a payment.
+        Action::AssignPayment if !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors) => {
+            Ok(reject_here(
+                "action",
+                code::ACTION_NOT_ALLOWED,
+                "only the agency's own channels (acting for every creditor, like the desk) may assign payments".to_owned(),
+            ))
+        }
         Action::AssignPayment => {
             let payment_id = record.payment_id.as_deref().unwrap_or_default();
             let mut candidates = tx.unmatched_payments_with_id(payment_id)?;
@@ -433,13 +449,51 @@ pub fn apply_instruction(
         | Action::Resume
         | Action::Withdraw
         | Action::WriteOff
-        | Action::Legal => Ok(reject_here(
-            "action",
-            code::NOT_SUPPORTED_YET,
-            format!(
-                "action {} is not applied by this version of kravflyt yet; nothing was changed, send it again after an upgrade",
-                record.action
-            ),
-        )),
+        | Action::Legal => {
+            let command = match record.action {
+                Action::Dispute => Command::Dispute {
+                    amount_minor: record.amount_minor,
+                },
+                Action::DisputeReply => match record.outcome {
+                    Some(outcome) => Command::DisputeReply(outcome),
+                    // Validation requires an outcome; say so rather than guess one.
+                    None => {
+                        return Ok(reject_here(
+                            "outcome",
+                            code::MISSING_FIELD,
+                            "a dispute_reply needs an outcome".to_owned(),
+                        ));
+                    }
+                },
+                Action::Pause => Command::Pause {
+                    until: record.until_date,
+                },
+                Action::Resume => Command::Resume,
+                Action::Withdraw => Command::Withdraw,
+                Action::WriteOff => Command::WriteOff,
+                Action::Legal | Action::AssignPayment => Command::Legal,
+            };
+            match apply_command(tx, ctx, case_id, command, record.reason.as_deref())? {
+                Ok(()) => {
+                    tx.insert_instruction(
+                        &sender.id,
+                        &record.instruction_id,
+                        record.action.as_str(),
+                        Some(case_id),
+                        &fingerprint,
+                        ctx.file()?,
+                    )?;
+                    Ok(RecordOutcome::Applied)
+                }
+                Err(why) => Ok(reject_here(
+                    "action",
+                    code::INVALID_STATE,
+                    format!(
+                        "{} does not fit case {}: {why}",
+                        record.action, case.case_no
+                    ),
+                )),
+            }
+        }
     }
 }

@@ -35,6 +35,8 @@ pub fn run_daily_steps(
         file_id: None,
     };
     let mut summary = StepSummary::default();
+    // Unanswered disputes close and ended pauses resume before the steps look at the cases.
+    crate::instructions::holds_due(&tx, ctx)?;
     for case in tx.step_cases()? {
         step_case(&tx, ctx, &case, as_of, &mut summary)?;
     }

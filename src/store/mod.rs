@@ -21,7 +21,7 @@ pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, 
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
-pub use steps::{NewLetter, StepCase};
+pub use steps::{HoldRow, NewLetter, StepCase};
 pub use views::{
     CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, PaymentDay, UnmatchedView,
 };

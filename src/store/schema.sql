@@ -94,6 +94,15 @@ CREATE TABLE cases (
     heavy_fee_charged INTEGER NOT NULL DEFAULT 0,
     -- The as-of date a limitation warning was given on, if any.
     limitation_warned_on TEXT,
+    -- A dispute: the disputed part (NULL: all of it) and the creditor's reply deadline.
+    dispute_open INTEGER NOT NULL DEFAULT 0,
+    disputed_minor INTEGER,
+    dispute_reply_deadline TEXT,
+    -- A pause: since when and until when (NULL: until resumed).
+    paused_since TEXT,
+    pause_until TEXT,
+    -- The state a disputed or paused case returns to.
+    state_before_hold TEXT,
     CHECK ((state = 'closed') = (close_reason IS NOT NULL))
 );
 CREATE INDEX cases_open ON cases(creditor_id, debtor_id) WHERE state <> 'closed';

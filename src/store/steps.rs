@@ -170,3 +170,156 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 }
+
+/// A case's holds as the store keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRow {
+    pub holds: crate::lifecycle::Holds,
+    pub deadline: Option<NaiveDate>,
+    pub dispute_reply_deadline: Option<NaiveDate>,
+    pub pause_until: Option<NaiveDate>,
+}
+
+impl Tx<'_> {
+    pub fn holds(&self, case_id: i64) -> Result<HoldRow, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT dispute_open, disputed_minor, state_before_hold, paused_since, deadline,
+                        dispute_reply_deadline, pause_until
+                 FROM cases WHERE id = ?1",
+            )?
+            .query_row([case_id], |r| {
+                Ok(HoldRow {
+                    holds: crate::lifecycle::Holds {
+                        dispute_open: r.get(0)?,
+                        disputed_minor: r.get(1)?,
+                        state_before_hold: r
+                            .get::<_, Option<String>>(2)?
+                            .map(|s| enum_column(&s))
+                            .transpose()?,
+                        paused_since: optional_date(r.get(3)?)?,
+                    },
+                    deadline: optional_date(r.get(4)?)?,
+                    dispute_reply_deadline: optional_date(r.get(5)?)?,
+                    pause_until: optional_date(r.get(6)?)?,
+                })
+            })?)
+    }
+
+    /// Opens a dispute; a full one (`amount_minor` `None`) puts the case in `disputed`.
+    pub fn start_dispute(
+        &self,
+        case_id: i64,
+        amount_minor: Option<i64>,
+        reply_deadline: NaiveDate,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET dispute_open = 1, disputed_minor = ?2,
+                     dispute_reply_deadline = ?3,
+                     state_before_hold = CASE WHEN ?2 IS NULL THEN state ELSE state_before_hold END,
+                     state = CASE WHEN ?2 IS NULL THEN 'disputed' ELSE state END
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                case_id,
+                amount_minor,
+                reply_deadline.to_string()
+            ])?;
+        Ok(())
+    }
+
+    /// Ends a dispute; `state` moves the case on (and clears the state it would return to).
+    pub fn end_dispute(
+        &self,
+        case_id: i64,
+        state: Option<CaseState>,
+        deadline: Option<NaiveDate>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET dispute_open = 0, disputed_minor = NULL,
+                     dispute_reply_deadline = NULL,
+                     state = COALESCE(?2, state),
+                     state_before_hold = CASE WHEN ?2 IS NULL THEN state_before_hold ELSE NULL END,
+                     deadline = CASE WHEN ?2 IS NULL THEN deadline ELSE ?3 END
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                case_id,
+                state.map(|s| s.as_str()),
+                deadline.map(|d| d.to_string())
+            ])?;
+        Ok(())
+    }
+
+    pub fn start_pause(
+        &self,
+        case_id: i64,
+        since: NaiveDate,
+        until: Option<NaiveDate>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET state_before_hold = state, state = 'paused', paused_since = ?2,
+                     pause_until = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![
+                case_id,
+                since.to_string(),
+                until.map(|d| d.to_string())
+            ])?;
+        Ok(())
+    }
+
+    /// Ends a pause: back to `state`, the deadline (and collection clock) moved by the paused
+    /// days.
+    pub fn end_pause(
+        &self,
+        case_id: i64,
+        state: CaseState,
+        shift_days: i64,
+    ) -> Result<(), StoreError> {
+        let shift = format!("{shift_days:+} days");
+        self.tx
+            .prepare_cached(
+                "UPDATE cases SET state = ?2, state_before_hold = NULL, paused_since = NULL,
+                     pause_until = NULL,
+                     deadline = CASE WHEN deadline IS NULL THEN NULL ELSE date(deadline, ?3) END,
+                     collection_since = CASE WHEN collection_since IS NULL THEN NULL
+                                             ELSE date(collection_since, ?3) END
+                 WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![case_id, state.as_str(), shift])?;
+        Ok(())
+    }
+
+    pub fn set_state(&self, case_id: i64, state: CaseState) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE cases SET state = ?2, deadline = NULL WHERE id = ?1")?
+            .execute(rusqlite::params![case_id, state.as_str()])?;
+        Ok(())
+    }
+
+    /// Cases waiting for a dispute reply whose deadline has passed, and paused cases whose
+    /// pause ends by `today`.
+    pub fn holds_due(&self, today: NaiveDate) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+        let ids = |sql: &str| -> Result<Vec<i64>, StoreError> {
+            let mut stmt = self.tx.prepare_cached(sql)?;
+            let rows = stmt.query_map([today.to_string()], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok((
+            ids(
+                "SELECT id FROM cases WHERE state <> 'closed' AND dispute_open = 1
+                 AND dispute_reply_deadline < ?1 ORDER BY id",
+            )?,
+            ids(
+                "SELECT id FROM cases WHERE state = 'paused' AND pause_until IS NOT NULL
+                 AND pause_until <= ?1 ORDER BY id",
+            )?,
+        ))
+    }
+}

@@ -50,7 +50,10 @@ fn case_show_finds_a_case_by_number_reference_and_invoice_with_the_spec_keys() {
     assert_eq!(by_number["currency"], "NOK");
     assert_eq!(by_number["debtor"]["type"], "person");
     assert_eq!(by_number["balance"]["principal"], "1599.50");
-    assert_eq!(by_number["balance"]["total"], "1599.50");
+    // Interest runs from the day after the due date to the as-of date of the last run: five
+    // days at 12.00 % (2026 H1 rate carried forward) on 1 599.50 is 2.63.
+    assert_eq!(by_number["balance"]["interest"], "2.63");
+    assert_eq!(by_number["balance"]["total"], "1602.13");
     assert_eq!(by_number["invoices"][1]["principal_open"], "100.50");
     assert_eq!(by_number["events"][0]["kind"], "registered");
     assert_eq!(by_number["events"][1]["kind"], "invoice_added");

@@ -140,4 +140,5 @@ scenarios!(
     lifecycle_norway,
     lifecycle_sweden,
     lifecycle_finland,
+    lifecycle_instructions,
 );
