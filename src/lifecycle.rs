@@ -20,6 +20,9 @@ pub struct Clock {
     pub deadline: Option<NaiveDate>,
     /// The oldest due date among the case's open invoices.
     pub oldest_due: NaiveDate,
+    /// When the creditor sent its own collection notice (the case then starts at the demand,
+    /// which may go only once that notice's deadline has passed).
+    pub notice_sent: Option<NaiveDate>,
     /// When the case entered collection.
     pub collection_since: Option<NaiveDate>,
     pub heavy_fee_charged: bool,
@@ -53,8 +56,13 @@ pub fn due_step(clock: &Clock, today: NaiveDate, days: &Days) -> Option<Step> {
     let expired = clock.deadline.is_some_and(|deadline| today > deadline);
     match clock.state {
         // The first fee-bearing letter may go once the due date is far enough behind.
-        CaseState::Registered => (today >= plus(clock.oldest_due, days.first_letter_after_due))
-            .then(|| letter(clock.first_step)),
+        CaseState::Registered => {
+            let after_due = plus(clock.oldest_due, days.first_letter_after_due);
+            let after_notice = clock
+                .notice_sent
+                .map_or(after_due, |sent| plus(sent, days.notice_deadline + 1));
+            (today >= after_due.max(after_notice)).then(|| letter(clock.first_step))
+        }
         CaseState::Reminder => expired.then(|| letter(HandoverStep::Notice)),
         CaseState::Notice => expired.then(|| letter(HandoverStep::Demand)),
         CaseState::Demand => expired.then_some(Step::Collection),
@@ -279,6 +287,7 @@ mod tests {
             first_step: HandoverStep::Notice,
             deadline,
             oldest_due: d(2026, 9, 1),
+            notice_sent: None,
             collection_since: None,
             heavy_fee_charged: false,
         }
@@ -295,6 +304,25 @@ mod tests {
                 deadline: d(2026, 9, 29)
             })
         );
+    }
+
+    #[test]
+    fn after_the_creditors_own_notice_the_demand_waits_for_its_deadline() {
+        let mut c = clock(CaseState::Registered, None);
+        c.first_step = HandoverStep::Demand;
+        c.notice_sent = Some(d(2026, 9, 20));
+        assert_eq!(
+            due_step(&c, d(2026, 10, 4), &NO),
+            None,
+            "the notice's deadline day"
+        );
+        assert!(matches!(
+            due_step(&c, d(2026, 10, 5), &NO),
+            Some(Step::Letter {
+                step: HandoverStep::Demand,
+                ..
+            })
+        ));
     }
 
     #[test]

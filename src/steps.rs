@@ -76,6 +76,7 @@ fn step_case(
         first_step: case.first_step,
         deadline: case.deadline,
         oldest_due,
+        notice_sent: case.notice_sent,
         collection_since: case.collection_since,
         heavy_fee_charged: case.heavy_fee_charged,
     };

@@ -22,6 +22,8 @@ pub struct StepCase {
     pub oldest_open_due: Option<NaiveDate>,
     /// The latest payment or legal step: what interrupts limitation.
     pub last_interruption: Option<NaiveDate>,
+    /// The latest date the creditor says it sent its own collection notice.
+    pub notice_sent: Option<NaiveDate>,
 }
 
 /// A letter with what it says (SPEC §7's letter columns, amounts in minor units).
@@ -58,7 +60,8 @@ impl Tx<'_> {
                        AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
                             WHERE p.invoice_id = i.id AND p.component = 'principal') > 0),
                     (SELECT MAX(e.event_date) FROM case_events e
-                     WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal'))
+                     WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
+                    (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
              WHERE c.state <> 'closed'
              ORDER BY c.id",
@@ -77,6 +80,7 @@ impl Tx<'_> {
                 limitation_warned_on: optional_date(r.get(9)?)?,
                 oldest_open_due: optional_date(r.get(10)?)?,
                 last_interruption: optional_date(r.get(11)?)?,
+                notice_sent: optional_date(r.get(12)?)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -10,6 +10,11 @@ use crate::support::{Workspace, repo};
 
 /// Runs one scenario folder and renders everything a user would look at.
 pub fn run_scenario(folder: &Path) -> String {
+    render(&play(folder).0)
+}
+
+/// Plays a scenario's days; returns the workspace and the last day.
+fn play(folder: &Path) -> (Workspace, String) {
     let ws = Workspace::new();
     let mut days: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
@@ -36,7 +41,16 @@ pub fn run_scenario(folder: &Path) -> String {
         }
         ws.process(day);
     }
-    render(&ws)
+    let last = days.last().cloned().unwrap_or_default();
+    (ws, last)
+}
+
+#[test]
+fn running_the_same_as_of_date_again_changes_nothing() {
+    let (ws, last) = play(&repo().join("tests/data/scenarios/lifecycle_norway"));
+    let before = render(&ws);
+    ws.process(&last);
+    assert_eq!(render(&ws), before);
 }
 
 /// Everything a user would look at after a run, as one text.
