@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::allocation::allocate;
 use crate::apply::{ApplyContext, accrue_interest, close_credited};
 use crate::domain::{CaseState, CloseReason, Component, EventKind};
-use crate::lifecycle::{Change, Command, instruct};
+use crate::lifecycle::{Change, Clock, Command, Transition, Trigger, transition};
 use crate::money::format_minor;
 use crate::store::{NewEvent, StoreError, Tx};
 
@@ -31,8 +31,35 @@ pub fn apply_command(
         .days(creditor.country, today)
         .map_err(|e| StoreError::Invariant(format!("rules: {e}")))?;
     let hold = tx.holds(case_id)?;
-    let change = match instruct(case.state, &hold.holds, command, today, &days) {
-        Ok(change) => change,
+    let clock = match tx.step_case(case_id)? {
+        Some(c) => Clock {
+            state: c.state,
+            first_step: c.first_step,
+            deadline: c.deadline,
+            oldest_due: c.oldest_open_due,
+            notice_sent: c.notice_sent,
+            collection_since: c.collection_since,
+            heavy_fee_charged: c.heavy_fee_charged,
+        },
+        None => {
+            return Ok(Err(
+                "the case is closed; an instruction cannot change it".to_owned()
+            ));
+        }
+    };
+    let change = match transition(
+        &clock,
+        &hold.holds,
+        Trigger::Instruction(command),
+        today,
+        &days,
+    ) {
+        Ok(Some(Transition::Change(change))) => change,
+        Ok(Some(Transition::Step(_)) | None) => {
+            return Err(StoreError::Invariant(
+                "an instruction always changes or is refused".to_owned(),
+            ));
+        }
         Err(why) => return Ok(Err(why)),
     };
     let note = reason.map(|r| format!(" ({r})")).unwrap_or_default();

@@ -18,8 +18,8 @@ pub struct Clock {
     pub first_step: HandoverStep,
     /// The payment deadline of the current letter.
     pub deadline: Option<NaiveDate>,
-    /// The oldest due date among the case's open invoices.
-    pub oldest_due: NaiveDate,
+    /// The oldest due date among the case's open invoices; `None` when no principal is open.
+    pub oldest_due: Option<NaiveDate>,
     /// When the creditor sent its own collection notice (the case then starts at the demand,
     /// which may go only once that notice's deadline has passed).
     pub notice_sent: Option<NaiveDate>,
@@ -47,8 +47,41 @@ fn plus(date: NaiveDate, days: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MAX)
 }
 
+/// What makes a case change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A day passes: the daily run for an as-of date.
+    Day,
+    /// An instruction of the creditor or the desk.
+    Instruction(Command),
+}
+
+/// A change of a case, for the caller to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Step(Step),
+    Change(Change),
+}
+
+/// The lifecycle's one transition function: what `trigger` does to a case on `today`.
+/// `Ok(None)`: nothing is due; `Err`: the instruction does not fit the case (nothing changes).
+pub fn transition(
+    clock: &Clock,
+    holds: &Holds,
+    trigger: Trigger,
+    today: NaiveDate,
+    days: &Days,
+) -> Result<Option<Transition>, String> {
+    match trigger {
+        Trigger::Day => Ok(due_step(clock, today, days).map(Transition::Step)),
+        Trigger::Instruction(command) => {
+            instruct(clock.state, holds, command, today, days).map(|c| Some(Transition::Change(c)))
+        }
+    }
+}
+
 /// The step due on `today`, given the case's clock and the country's days.
-pub fn due_step(clock: &Clock, today: NaiveDate, days: &Days) -> Option<Step> {
+fn due_step(clock: &Clock, today: NaiveDate, days: &Days) -> Option<Step> {
     let letter = |step: HandoverStep| Step::Letter {
         step,
         deadline: plus(today, days.deadline(step)),
@@ -57,7 +90,7 @@ pub fn due_step(clock: &Clock, today: NaiveDate, days: &Days) -> Option<Step> {
     match clock.state {
         // The first fee-bearing letter may go once the due date is far enough behind.
         CaseState::Registered => {
-            let after_due = plus(clock.oldest_due, days.first_letter_after_due);
+            let after_due = plus(clock.oldest_due?, days.first_letter_after_due);
             let after_notice = clock
                 .notice_sent
                 .map_or(after_due, |sent| plus(sent, days.notice_deadline + 1));
@@ -164,7 +197,7 @@ pub enum Change {
 
 /// The one transition function for instructions: the change an instruction makes, or why it
 /// does not fit the case (then nothing changes).
-pub fn instruct(
+fn instruct(
     state: CaseState,
     holds: &Holds,
     command: Command,
@@ -286,7 +319,7 @@ mod tests {
             state,
             first_step: HandoverStep::Notice,
             deadline,
-            oldest_due: d(2026, 9, 1),
+            oldest_due: Some(d(2026, 9, 1)),
             notice_sent: None,
             collection_since: None,
             heavy_fee_charged: false,

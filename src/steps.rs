@@ -8,7 +8,9 @@ use chrono::NaiveDate;
 use crate::apply::{ApplyContext, accrue_interest};
 use crate::config::Config;
 use crate::domain::{CaseState, Component, EventKind, HandoverStep};
-use crate::lifecycle::{Clock, Step, due_step, limitation_warning_due, state_after};
+use crate::lifecycle::{
+    Clock, Holds, Step, Transition, Trigger, limitation_warning_due, state_after, transition,
+};
 use crate::money::format_minor;
 use crate::rules::CollectionLevel;
 use crate::store::{NewEvent, NewLetter, StepCase, Store, StoreError, Tx};
@@ -75,12 +77,15 @@ fn step_case(
         state: case.state,
         first_step: case.first_step,
         deadline: case.deadline,
-        oldest_due,
+        oldest_due: Some(oldest_due),
         notice_sent: case.notice_sent,
         collection_since: case.collection_since,
         heavy_fee_charged: case.heavy_fee_charged,
     };
-    if let Some(step) = due_step(&clock, as_of, &days) {
+    // Holds do not matter for the daily trigger: disputed and paused cases do not move.
+    if let Ok(Some(Transition::Step(step))) =
+        transition(&clock, &Holds::default(), Trigger::Day, as_of, &days)
+    {
         let at = Due {
             country: creditor.country,
             oldest_due,

@@ -52,6 +52,15 @@ fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
 impl Tx<'_> {
     /// Every case not closed, in case order.
     pub fn step_cases(&self) -> Result<Vec<StepCase>, StoreError> {
+        self.query_step_cases(None)
+    }
+
+    /// One case as the lifecycle sees it; `None` when it is closed (or does not exist).
+    pub fn step_case(&self, case_id: i64) -> Result<Option<StepCase>, StoreError> {
+        Ok(self.query_step_cases(Some(case_id))?.into_iter().next())
+    }
+
+    fn query_step_cases(&self, only: Option<i64>) -> Result<Vec<StepCase>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline, c.collection_since,
                     c.heavy_fee_charged, c.creditor_id, d.debtor_type, c.limitation_warned_on,
@@ -63,10 +72,10 @@ impl Tx<'_> {
                      WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
-             WHERE c.state <> 'closed'
+             WHERE c.state <> 'closed' AND (?1 IS NULL OR c.id = ?1)
              ORDER BY c.id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([only], |r| {
             Ok(StepCase {
                 id: r.get(0)?,
                 case_no: r.get(1)?,
