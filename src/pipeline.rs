@@ -414,6 +414,7 @@ impl Engine {
         };
         while day <= today {
             self.run_steps(day)?;
+            self.record_run(day)?;
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,
