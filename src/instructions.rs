@@ -100,13 +100,22 @@ pub fn apply_command(
         }
         Change::Maintain { state, deadline } => {
             let full = case.state == CaseState::Disputed;
+            // A partial dispute never stopped the steps: only the hold ends; a full one
+            // goes on from its step with a fresh deadline.
             tx.end_dispute(case_id, full.then_some(state), deadline)?;
-            let after = if full { state } else { case.state };
-            let detail = match deadline {
-                Some(d) => {
-                    format!("maintain: the creditor maintains the claim; new deadline {d}{note}")
-                }
-                None => format!("maintain: the creditor maintains the claim{note}"),
+            let (after, detail) = match (full, deadline) {
+                (true, Some(d)) => (
+                    state,
+                    format!("maintain: the creditor maintains the claim; new deadline {d}{note}"),
+                ),
+                (true, None) => (
+                    state,
+                    format!("maintain: the creditor maintains the claim{note}"),
+                ),
+                (false, _) => (
+                    case.state,
+                    format!("maintain: the creditor maintains the disputed part{note}"),
+                ),
             };
             event(EventKind::DisputeReply, after, None, detail)?;
         }
