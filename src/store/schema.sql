@@ -159,6 +159,8 @@ CREATE TABLE postings (
     event_id     INTEGER NOT NULL REFERENCES case_events(id)
 );
 CREATE INDEX postings_case ON postings(case_id, component);
+-- Open principal per invoice is summed here on every payment, credit, interest run and step.
+CREATE INDEX postings_invoice ON postings(invoice_id, component);
 
 -- Letters for the print and distribution channel, with what they said (SPEC §6.2, §7).
 CREATE TABLE letters (
