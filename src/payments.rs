@@ -376,63 +376,38 @@ pub fn apply_instruction(
             "no case of this creditor has that invoice or case number".to_owned(),
         ));
     }
-    match record.action {
+    let outcome = match (record.action, command_of(record)) {
         // Money the agency received is placed by the agency: only its own channels (acting
         // for every creditor) may assign a payment.
-        Action::AssignPayment if !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors) => {
-            Ok(reject_here(
+        (Action::AssignPayment, _)
+            if !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors) =>
+        {
+            Err(reject_here(
                 "action",
                 code::ACTION_NOT_ALLOWED,
                 "only the agency's own channels (acting for every creditor, like the desk) may assign payments".to_owned(),
             ))
         }
-        Action::AssignPayment => {
-            let payment_id = record.payment_id.as_deref().unwrap_or_default();
-            let mut candidates = tx.unmatched_payments_with_id(payment_id)?;
-            let payment = match candidates.len() {
-                1 => candidates.remove(0),
-                0 => {
-                    return Ok(reject_here(
-                        "payment_id",
-                        code::UNKNOWN_PAYMENT,
-                        format!(
-                            "no unmatched payment has id {payment_id}; it may have matched a case already"
-                        ),
-                    ));
-                }
-                _ => {
-                    return Ok(reject_here(
-                        "payment_id",
-                        code::CONFLICT,
-                        format!(
-                            "more than one channel delivered an unmatched payment with id {payment_id}; the desk must tell them apart"
-                        ),
-                    ));
-                }
-            };
-            if payment.record.currency != case.currency {
-                return Ok(reject_here(
-                    "payment_id",
-                    code::BAD_CURRENCY,
-                    format!(
-                        "payment {payment_id} is in {} but case {} is in {}",
-                        payment.record.currency, case.case_no, case.currency
-                    ),
-                ));
+        (Action::AssignPayment, _) => assign_payment(tx, ctx, record, &case, &reject_here)?,
+        (_, Some(command)) => {
+            match apply_command(tx, ctx, case_id, command, record.reason.as_deref())? {
+                Ok(()) => Ok(()),
+                Err(why) => Err(reject_here(
+                    "action",
+                    code::INVALID_STATE,
+                    format!("{} does not fit case {}: {why}", record.action, case.case_no),
+                )),
             }
-            let candidate = Candidate {
-                case_id,
-                creditor_id: case.creditor_id.clone(),
-                currency: case.currency.clone(),
-            };
-            settle_on_case(
-                tx,
-                ctx,
-                payment.id,
-                &payment.record,
-                &candidate,
-                MatchedBy::Assignment,
-            )?;
+        }
+        // Validation requires an outcome for a reply; say so rather than guess one.
+        (_, None) => Err(reject_here(
+            "outcome",
+            code::MISSING_FIELD,
+            "a dispute_reply needs an outcome".to_owned(),
+        )),
+    };
+    match outcome {
+        Ok(()) => {
             tx.insert_instruction(
                 &sender.id,
                 &record.instruction_id,
@@ -443,57 +418,83 @@ pub fn apply_instruction(
             )?;
             Ok(RecordOutcome::Applied)
         }
-        Action::Dispute
-        | Action::DisputeReply
-        | Action::Pause
-        | Action::Resume
-        | Action::Withdraw
-        | Action::WriteOff
-        | Action::Legal => {
-            let command = match record.action {
-                Action::Dispute => Command::Dispute {
-                    amount_minor: record.amount_minor,
-                },
-                Action::DisputeReply => match record.outcome {
-                    Some(outcome) => Command::DisputeReply(outcome),
-                    // Validation requires an outcome; say so rather than guess one.
-                    None => {
-                        return Ok(reject_here(
-                            "outcome",
-                            code::MISSING_FIELD,
-                            "a dispute_reply needs an outcome".to_owned(),
-                        ));
-                    }
-                },
-                Action::Pause => Command::Pause {
-                    until: record.until_date,
-                },
-                Action::Resume => Command::Resume,
-                Action::Withdraw => Command::Withdraw,
-                Action::WriteOff => Command::WriteOff,
-                Action::Legal | Action::AssignPayment => Command::Legal,
-            };
-            match apply_command(tx, ctx, case_id, command, record.reason.as_deref())? {
-                Ok(()) => {
-                    tx.insert_instruction(
-                        &sender.id,
-                        &record.instruction_id,
-                        record.action.as_str(),
-                        Some(case_id),
-                        &fingerprint,
-                        ctx.file()?,
-                    )?;
-                    Ok(RecordOutcome::Applied)
-                }
-                Err(why) => Ok(reject_here(
-                    "action",
-                    code::INVALID_STATE,
-                    format!(
-                        "{} does not fit case {}: {why}",
-                        record.action, case.case_no
-                    ),
-                )),
-            }
-        }
+        Err(rejection) => Ok(rejection),
     }
+}
+
+/// The lifecycle command of an instruction; `None` for `assign_payment` (not the lifecycle's)
+/// and for a reply without its outcome.
+fn command_of(record: &InstructionRecord) -> Option<Command> {
+    match record.action {
+        Action::Dispute => Some(Command::Dispute {
+            amount_minor: record.amount_minor,
+        }),
+        Action::DisputeReply => record.outcome.map(Command::DisputeReply),
+        Action::Pause => Some(Command::Pause {
+            until: record.until_date,
+        }),
+        Action::Resume => Some(Command::Resume),
+        Action::Withdraw => Some(Command::Withdraw),
+        Action::WriteOff => Some(Command::WriteOff),
+        Action::Legal => Some(Command::Legal),
+        Action::AssignPayment => None,
+    }
+}
+
+/// `assign_payment`: applies one unmatched payment to the instruction's case.
+fn assign_payment(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    record: &InstructionRecord,
+    case: &crate::store::CaseRow,
+    reject_here: &dyn Fn(&str, &'static str, String) -> RecordOutcome,
+) -> Result<Result<(), RecordOutcome>, StoreError> {
+    let case_id = case.id;
+    let payment_id = record.payment_id.as_deref().unwrap_or_default();
+    let mut candidates = tx.unmatched_payments_with_id(payment_id)?;
+    let payment = match candidates.len() {
+        1 => candidates.remove(0),
+        0 => {
+            return Ok(Err(reject_here(
+                "payment_id",
+                code::UNKNOWN_PAYMENT,
+                format!(
+                    "no unmatched payment has id {payment_id}; it may have matched a case already"
+                ),
+            )));
+        }
+        _ => {
+            return Ok(Err(reject_here(
+                "payment_id",
+                code::CONFLICT,
+                format!(
+                    "more than one channel delivered an unmatched payment with id {payment_id}; the desk must tell them apart"
+                ),
+            )));
+        }
+    };
+    if payment.record.currency != case.currency {
+        return Ok(Err(reject_here(
+            "payment_id",
+            code::BAD_CURRENCY,
+            format!(
+                "payment {payment_id} is in {} but case {} is in {}",
+                payment.record.currency, case.case_no, case.currency
+            ),
+        )));
+    }
+    let candidate = Candidate {
+        case_id,
+        creditor_id: case.creditor_id.clone(),
+        currency: case.currency.clone(),
+    };
+    settle_on_case(
+        tx,
+        ctx,
+        payment.id,
+        &payment.record,
+        &candidate,
+        MatchedBy::Assignment,
+    )?;
+    Ok(Ok(()))
 }
