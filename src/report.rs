@@ -50,6 +50,20 @@ pub fn case_json(view: &CaseView) -> Value {
             "amount": e.amount_minor.map(amount),
             "detail": e.detail,
         })).collect::<Vec<_>>(),
+        "letters": view.letters.iter().map(|l| json!({
+            "letter_id": l.letter_id,
+            "step": l.step,
+            "date": l.date.to_string(),
+            "account": l.account,
+            "principal": amount(l.principal_minor),
+            "interest": amount(l.interest_minor),
+            "interest_rate": l.interest_rate,
+            "interest_from": l.interest_from.map(|d| d.to_string()),
+            "fees": amount(l.fees_minor),
+            "collection_costs": amount(l.collection_costs_minor),
+            "total": amount(l.total_minor),
+            "deadline": l.deadline.to_string(),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -94,6 +108,24 @@ pub fn case_text(view: &CaseView) -> String {
         ("total", b.total()),
     ] {
         out.push_str(&format!("  {label:<17}{:>12}\n", format_minor(value, '.')));
+    }
+    if !view.letters.is_empty() {
+        out.push_str("\nletters\n");
+        for l in &view.letters {
+            out.push_str(&format!(
+                "  {}  {:<8} principal {} interest {} ({} % from {}) fees {} costs {} total {} deadline {}\n",
+                l.date,
+                l.step,
+                format_minor(l.principal_minor, '.'),
+                format_minor(l.interest_minor, '.'),
+                l.interest_rate,
+                l.interest_from.map_or("-".to_owned(), |d| d.to_string()),
+                format_minor(l.fees_minor, '.'),
+                format_minor(l.collection_costs_minor, '.'),
+                format_minor(l.total_minor, '.'),
+                l.deadline
+            ));
+        }
     }
     out.push_str("\nevents\n");
     for e in &view.events {

@@ -209,7 +209,7 @@ fn take_step(
                 account: &account,
                 principal_minor: after.principal,
                 interest_minor: after.interest,
-                interest_rate: &rate.normalize().to_string(),
+                interest_rate: &format!("{rate:.2}"),
                 interest_from,
                 fees_minor: after.fees,
                 fee_charged_minor: fee_minor,

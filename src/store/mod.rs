@@ -23,7 +23,8 @@ pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
 pub use steps::{HoldRow, NewLetter, StepCase};
 pub use views::{
-    CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, PaymentDay, UnmatchedView,
+    CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, LetterView, PaymentDay,
+    UnmatchedView,
 };
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.

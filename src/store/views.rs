@@ -23,6 +23,24 @@ pub struct CaseView {
     pub invoices: Vec<InvoiceView>,
     pub balance: Balance,
     pub events: Vec<EventView>,
+    pub letters: Vec<LetterView>,
+}
+
+/// A letter as it was sent (SPEC §7's letter contents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterView {
+    pub letter_id: i64,
+    pub step: String,
+    pub date: NaiveDate,
+    pub account: String,
+    pub principal_minor: i64,
+    pub interest_minor: i64,
+    pub interest_rate: String,
+    pub interest_from: Option<NaiveDate>,
+    pub fees_minor: i64,
+    pub collection_costs_minor: i64,
+    pub total_minor: i64,
+    pub deadline: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +140,7 @@ impl Tx<'_> {
                     invoices: Vec::new(),
                     balance: Balance::default(),
                     events: Vec::new(),
+                    letters: Vec::new(),
                 })
             },
         )?;
@@ -154,6 +173,32 @@ impl Tx<'_> {
                     kind: enum_column(&r.get::<_, String>(1)?)?,
                     amount_minor: r.get(2)?,
                     detail: r.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self.tx.prepare(
+            "SELECT id, step, letter_date, account, principal_minor, interest_minor, interest_rate,
+                    interest_from, fees_minor, collection_costs_minor, total_minor, deadline
+             FROM letters WHERE case_id = ?1 ORDER BY id",
+        )?;
+        view.letters = stmt
+            .query_map([case_id], |r| {
+                Ok(LetterView {
+                    letter_id: r.get(0)?,
+                    step: r.get(1)?,
+                    date: date_column(&r.get::<_, String>(2)?)?,
+                    account: r.get(3)?,
+                    principal_minor: r.get(4)?,
+                    interest_minor: r.get(5)?,
+                    interest_rate: r.get(6)?,
+                    interest_from: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|s| date_column(&s))
+                        .transpose()?,
+                    fees_minor: r.get(8)?,
+                    collection_costs_minor: r.get(9)?,
+                    total_minor: r.get(10)?,
+                    deadline: date_column(&r.get::<_, String>(11)?)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
