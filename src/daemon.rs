@@ -165,7 +165,7 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
     if !summary.interrupted {
         engine.run_steps(as_of)?;
     }
-    engine.flush_outbox()?;
+    engine.report(as_of)?;
     if !failures.is_empty() {
         return Err(DaemonError::Failures(failures));
     }
@@ -211,6 +211,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         let next_change = match engine.intake_pass(business_date, &stop) {
             Ok(pass) if pass.failures.is_empty() => {
                 backoff.reset();
+                if let Err(e) = engine.report(business_date) {
+                    backoff.failed(&e.to_string());
+                }
                 pass.scan.next_change
             }
             Ok(pass) => {

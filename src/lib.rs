@@ -35,6 +35,7 @@ pub mod payments;
 pub mod instructions;
 pub mod steps;
 pub mod receipt;
+pub mod outbound;
 
 // State and the edges.
 pub mod store;

@@ -423,6 +423,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Queues status files for new events and a letters file for new letters, dated
+    /// `business_date`, then writes them.
+    pub fn report(&mut self, business_date: NaiveDate) -> Result<(), PipelineError> {
+        let reported =
+            crate::outbound::queue_reports(&mut self.store, &self.config, business_date)?;
+        if reported.status_files + reported.letters_files > 0 {
+            tracing::info!(
+                status_files = reported.status_files,
+                letters_files = reported.letters_files,
+                "outbound files queued"
+            );
+        }
+        self.flush_outbox()?;
+        Ok(())
+    }
+
     /// Writes pending outbound files.
     pub fn flush_outbox(&mut self) -> Result<usize, PipelineError> {
         Ok(outbox::flush(&mut self.store, &self.workspace)?)

@@ -9,6 +9,7 @@ mod files;
 mod instructions;
 mod outbox;
 mod payments;
+mod reports;
 mod steps;
 mod views;
 
@@ -21,6 +22,7 @@ pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, 
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
+pub use reports::{LetterRow, StatusRow};
 pub use steps::{HoldRow, NewLetter, StepCase};
 pub use views::{
     CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, LetterView, PaymentDay,

@@ -332,8 +332,13 @@ fn a_file_the_disk_refuses_to_archive_stays_in_work_without_blocking_others_and_
         ]
     );
     assert_eq!(ws.case_list(), cases, "nothing was applied twice");
+    let receipts: Vec<String> = ws
+        .names_under("outbox")
+        .into_iter()
+        .filter(|n| n.contains("/receipt-"))
+        .collect();
     assert_eq!(
-        ws.names_under("outbox"),
+        receipts,
         [
             "fjellstua/receipt-eksport.csv.csv",
             "nordlys/receipt-blocked.csv.csv"

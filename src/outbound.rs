@@ -1,0 +1,260 @@
+//! Status files and letters files (SPEC §7): what the creditors' systems and the print channel
+//! read. Rows are chosen and rendered inside one transaction that also moves the "reported up
+//! to" markers and queues the files in the outbox, so every event and letter is written once,
+//! even across crashes; the outbox writes them after the commit.
+
+use chrono::NaiveDate;
+
+use crate::config::{ActsFor, Config, CsvDialect, Sender};
+use crate::decode::encode;
+use crate::domain::OutboundDialect;
+use crate::money::format_minor;
+use crate::receipt::neutralise;
+use crate::store::{LetterRow, StatusRow, Store, StoreError, Tx};
+use crate::workspace::AGENCY_FOLDER;
+
+/// The columns of a status file, in order.
+pub const STATUS_COLUMNS: &[&str] = &[
+    "event_id",
+    "event_date",
+    "creditor_id",
+    "case_no",
+    "invoice_no",
+    "event",
+    "state",
+    "amount",
+    "principal_open",
+    "interest_open",
+    "fees_open",
+    "total_open",
+    "deadline",
+    "reason",
+];
+
+/// The columns of a letters file, in order.
+pub const LETTER_COLUMNS: &[&str] = &[
+    "letter_id",
+    "case_no",
+    "creditor_id",
+    "creditor_name",
+    "step",
+    "debtor_name",
+    "address",
+    "postcode",
+    "city",
+    "country",
+    "reference",
+    "account",
+    "currency",
+    "principal",
+    "interest",
+    "interest_rate",
+    "interest_from",
+    "fees",
+    "collection_costs",
+    "total",
+    "deadline",
+];
+
+/// What one reporting pass queued.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reported {
+    pub status_files: u64,
+    pub letters_files: u64,
+}
+
+/// Queues a status file for every sender with new events of its creditors, and a letters file
+/// with every new letter, named for `business_date`.
+pub fn queue_reports(
+    store: &mut Store,
+    config: &Config,
+    business_date: NaiveDate,
+) -> Result<Reported, StoreError> {
+    let tx = store.write()?;
+    let mut reported = Reported::default();
+    let now = chrono::Utc::now().to_rfc3339();
+    for sender in &config.senders {
+        let ActsFor::Creditors(creditors) = &sender.acts_for else {
+            // The agency's own channels get receipts only (SPEC §7).
+            continue;
+        };
+        let through_key = format!("status_through:{}", sender.id);
+        let through = meta_number(&tx, &through_key)?;
+        let creditors: Vec<String> = creditors.iter().cloned().collect();
+        let rows = tx.status_rows(&creditors, through)?;
+        let Some(last) = rows.last().map(|r| r.event_id) else {
+            continue;
+        };
+        let seq = next_seq(&tx, &format!("status_seq:{}", sender.id))?;
+        let stem = format!("status-{}-{seq}", business_date.format("%Y%m%d"));
+        let table = |separator| status_table(&rows, separator);
+        for (ext, content) in render(sender, &table, "status", "event") {
+            tx.insert_outbox(
+                &sender.id,
+                &format!("{stem}.{ext}"),
+                "status",
+                &content,
+                None,
+                &now,
+            )?;
+        }
+        tx.set_meta(&through_key, &last.to_string())?;
+        reported.status_files += 1;
+    }
+    let through = meta_number(&tx, "letters_through")?;
+    let letters = tx.letter_rows(through)?;
+    if let Some(last) = letters.last().map(|l| l.letter_id) {
+        let seq = next_seq(&tx, "letters_seq")?;
+        let name = format!("letters-{}-{seq}.csv", business_date.format("%Y%m%d"));
+        let dialect = CsvDialect::default();
+        let content = csv_bytes(
+            &letters_table(&letters, config, dialect.decimal_separator),
+            &dialect,
+        );
+        tx.insert_outbox(AGENCY_FOLDER, &name, "letters", &content, None, &now)?;
+        tx.set_meta("letters_through", &last.to_string())?;
+        reported.letters_files += 1;
+    }
+    tx.commit()?;
+    Ok(reported)
+}
+
+fn meta_number(tx: &Tx<'_>, key: &str) -> Result<i64, StoreError> {
+    Ok(tx.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// The next number of a file series: 1, 2, 3, … without gaps (the increment commits with the
+/// file it numbers).
+fn next_seq(tx: &Tx<'_>, key: &str) -> Result<i64, StoreError> {
+    let seq = meta_number(tx, key)? + 1;
+    tx.set_meta(key, &seq.to_string())?;
+    Ok(seq)
+}
+
+type Table = (Vec<&'static str>, Vec<Vec<String>>);
+
+fn amount(minor: i64, separator: char) -> String {
+    format_minor(minor, separator)
+}
+
+fn status_table(rows: &[StatusRow], separator: char) -> Table {
+    let body = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.event_id.to_string(),
+                r.event_date.clone(),
+                r.creditor_id.clone(),
+                r.case_no.clone(),
+                neutralise(r.invoice_no.as_deref().unwrap_or("")),
+                r.event.clone(),
+                r.state.clone(),
+                r.amount_minor
+                    .map(|a| amount(a, separator))
+                    .unwrap_or_default(),
+                amount(r.principal_open, separator),
+                amount(r.interest_open, separator),
+                amount(r.fees_open, separator),
+                amount(r.total_open, separator),
+                r.deadline.clone().unwrap_or_default(),
+                neutralise(&r.reason),
+            ]
+        })
+        .collect();
+    (STATUS_COLUMNS.to_vec(), body)
+}
+
+fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table {
+    let body = rows
+        .iter()
+        .map(|l| {
+            let creditor_name = config
+                .creditor(&l.creditor_id)
+                .map_or(String::new(), |c| c.name.clone());
+            vec![
+                l.letter_id.to_string(),
+                l.case_no.clone(),
+                l.creditor_id.clone(),
+                neutralise(&creditor_name),
+                l.step.clone(),
+                neutralise(&l.debtor_name),
+                neutralise(&l.address),
+                neutralise(&l.postcode),
+                neutralise(&l.city),
+                l.country.clone(),
+                l.reference.clone(),
+                neutralise(&l.account),
+                l.currency.clone(),
+                amount(l.principal_minor, separator),
+                amount(l.interest_minor, separator),
+                l.interest_rate.replace('.', &separator.to_string()),
+                l.interest_from.clone().unwrap_or_default(),
+                amount(l.fees_minor, separator),
+                amount(l.collection_costs_minor, separator),
+                amount(l.total_minor, separator),
+                l.deadline.clone(),
+            ]
+        })
+        .collect();
+    (LETTER_COLUMNS.to_vec(), body)
+}
+
+fn csv_bytes((columns, rows): &Table, dialect: &CsvDialect) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(dialect.delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = writer.write_record(columns);
+    for row in rows {
+        let _ = writer.write_record(row);
+    }
+    let text = writer
+        .into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    encode(&text, dialect.encoding)
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn xml_bytes((columns, rows): &Table, root: &str, item: &str) -> Vec<u8> {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"{}\">\n",
+        crate::detect::KRAVFLYT_NS
+    );
+    for row in rows {
+        out.push_str(&format!("  <{item}>\n"));
+        for (column, value) in columns.iter().zip(row) {
+            if !value.is_empty() {
+                out.push_str(&format!("    <{column}>{}</{column}>\n", xml_escape(value)));
+            }
+        }
+        out.push_str(&format!("  </{item}>\n"));
+    }
+    out.push_str(&format!("</{root}>\n"));
+    out.into_bytes()
+}
+
+/// A sender's file in its dialect: CSV, and XML as well where it reads XML. `table` builds
+/// the rows with amounts in a decimal separator: the sender's for CSV, a point for XML.
+fn render(
+    sender: &Sender,
+    table: &dyn Fn(char) -> Table,
+    root: &str,
+    item: &str,
+) -> Vec<(&'static str, Vec<u8>)> {
+    let mut files = vec![(
+        "csv",
+        csv_bytes(&table(sender.csv.decimal_separator), &sender.csv),
+    )];
+    if sender.writes == OutboundDialect::Xml {
+        files.push(("xml", xml_bytes(&table('.'), root, item)));
+    }
+    files
+}

@@ -1,0 +1,150 @@
+//! What the outbound status and letters files read: events and letters not yet reported.
+
+use super::{StoreError, Tx};
+
+/// One row of a status file (SPEC §7), amounts in minor units, open amounts as they were just
+/// after the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub event_id: i64,
+    pub event_date: String,
+    pub creditor_id: String,
+    pub case_no: String,
+    pub invoice_no: Option<String>,
+    pub event: String,
+    pub state: String,
+    pub amount_minor: Option<i64>,
+    pub principal_open: i64,
+    pub interest_open: i64,
+    pub fees_open: i64,
+    pub total_open: i64,
+    pub deadline: Option<String>,
+    pub reason: String,
+}
+
+/// One row of a letters file (SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LetterRow {
+    pub letter_id: i64,
+    pub case_no: String,
+    pub creditor_id: String,
+    pub step: String,
+    pub debtor_name: String,
+    pub address: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: String,
+    pub reference: String,
+    pub account: String,
+    pub currency: String,
+    pub principal_minor: i64,
+    pub interest_minor: i64,
+    pub interest_rate: String,
+    pub interest_from: Option<String>,
+    pub fees_minor: i64,
+    pub collection_costs_minor: i64,
+    pub total_minor: i64,
+    pub deadline: String,
+}
+
+impl Tx<'_> {
+    /// Events after `after_id` of cases of `creditors`, in event order.
+    pub fn status_rows(
+        &self,
+        creditors: &[String],
+        after_id: i64,
+    ) -> Result<Vec<StatusRow>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT e.id, e.event_date, c.creditor_id, c.case_no, i.invoice_no, e.kind, e.state,
+                    e.amount_minor,
+                    COALESCE((SELECT SUM(p.amount_minor) FROM postings p WHERE p.case_id = c.id
+                              AND p.event_id <= e.id AND p.component = 'principal'), 0),
+                    COALESCE((SELECT SUM(p.amount_minor) FROM postings p WHERE p.case_id = c.id
+                              AND p.event_id <= e.id AND p.component = 'interest'), 0),
+                    COALESCE((SELECT SUM(p.amount_minor) FROM postings p WHERE p.case_id = c.id
+                              AND p.event_id <= e.id AND p.component IN ('fee', 'collection_cost')), 0),
+                    (SELECT l.deadline FROM letters l WHERE l.event_id = e.id),
+                    e.detail
+             FROM case_events e
+             JOIN cases c ON c.id = e.case_id
+             LEFT JOIN invoices i ON i.id = e.invoice_id
+             WHERE e.id > ?1 AND c.creditor_id = ?2
+             ORDER BY e.id",
+        )?;
+        let mut rows = Vec::new();
+        for creditor in creditors {
+            let found = stmt.query_map(rusqlite::params![after_id, creditor], |r| {
+                let principal: i64 = r.get(8)?;
+                let interest: i64 = r.get(9)?;
+                let fees: i64 = r.get(10)?;
+                Ok(StatusRow {
+                    event_id: r.get(0)?,
+                    event_date: r.get(1)?,
+                    creditor_id: r.get(2)?,
+                    case_no: r.get(3)?,
+                    invoice_no: r.get(4)?,
+                    event: r.get(5)?,
+                    state: r.get(6)?,
+                    amount_minor: r.get(7)?,
+                    principal_open: principal,
+                    interest_open: interest,
+                    fees_open: fees,
+                    total_open: principal + interest + fees,
+                    deadline: r.get(11)?,
+                    reason: r.get(12)?,
+                })
+            })?;
+            for row in found {
+                rows.push(row?);
+            }
+        }
+        rows.sort_by_key(|r| r.event_id);
+        Ok(rows)
+    }
+
+    /// The newest event id (0 when there is none).
+    pub fn last_event_id(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM case_events", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Letters after `after_id`, in order.
+    pub fn letter_rows(&self, after_id: i64) -> Result<Vec<LetterRow>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT l.id, c.case_no, c.creditor_id, l.step, l.debtor_name, l.address, l.postcode,
+                    l.city, l.country, l.reference, l.account, l.currency, l.principal_minor,
+                    l.interest_minor, l.interest_rate, l.interest_from, l.fees_minor,
+                    l.collection_costs_minor, l.total_minor, l.deadline
+             FROM letters l JOIN cases c ON c.id = l.case_id
+             WHERE l.id > ?1 ORDER BY l.id",
+        )?;
+        let rows = stmt.query_map([after_id], |r| {
+            Ok(LetterRow {
+                letter_id: r.get(0)?,
+                case_no: r.get(1)?,
+                creditor_id: r.get(2)?,
+                step: r.get(3)?,
+                debtor_name: r.get(4)?,
+                address: r.get(5)?,
+                postcode: r.get(6)?,
+                city: r.get(7)?,
+                country: r.get(8)?,
+                reference: r.get(9)?,
+                account: r.get(10)?,
+                currency: r.get(11)?,
+                principal_minor: r.get(12)?,
+                interest_minor: r.get(13)?,
+                interest_rate: r.get(14)?,
+                interest_from: r.get(15)?,
+                fees_minor: r.get(16)?,
+                collection_costs_minor: r.get(17)?,
+                total_minor: r.get(18)?,
+                deadline: r.get(19)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
