@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::scenarios::render;
+use crate::scenarios::{is_report_file, render_with};
 use crate::support::Workspace;
 
 const HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount";
@@ -85,7 +85,8 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     let reference = Workspace::new();
     drop_batch(&reference);
     reference.process("2026-10-01");
-    let expected = render(&reference);
+    let expected = render_with(&reference, false);
+    let expected_reports = reported_rows(&reference);
     // The batch exercises what a crash could break: payments, reversals, unmatched money.
     assert!(
         expected.contains("\"kind\": \"payment_reversed\""),
@@ -122,5 +123,27 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
         kills > 0,
         "no run was killed mid-way; the batch is too small for this machine"
     );
-    assert_eq!(render(&ws), expected);
+    assert_eq!(render_with(&ws, false), expected);
+    // Every event and letter reported exactly once, however the runs cut them into files.
+    assert_eq!(reported_rows(&ws), expected_reports);
+}
+
+/// The data rows of every status and letters file, sorted.
+fn reported_rows(ws: &Workspace) -> Vec<String> {
+    let mut rows: Vec<String> = ws
+        .files_under("outbox")
+        .into_iter()
+        .filter(|(name, _)| is_report_file(name))
+        .flat_map(|(name, bytes)| {
+            let folder = name.split('/').next().unwrap_or_default().to_owned();
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|line| format!("{folder}: {line}"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    rows.sort();
+    rows
 }

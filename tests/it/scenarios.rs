@@ -55,6 +55,17 @@ fn running_the_same_as_of_date_again_changes_nothing() {
 
 /// Everything a user would look at after a run, as one text.
 pub fn render(ws: &Workspace) -> String {
+    render_with(ws, true)
+}
+
+/// Status and letters files: how events and letters are cut into files depends on when runs
+/// happened, so a comparison across interrupted runs leaves them out and compares their rows.
+pub fn is_report_file(name: &str) -> bool {
+    name.contains("/status-") || name.contains("/letters-")
+}
+
+/// As [`render`], optionally without the status and letters files.
+pub fn render_with(ws: &Workspace, include_reports: bool) -> String {
     let mut out = String::new();
     for folder in ["inbox", "work"] {
         let left = ws.names_under(folder);
@@ -62,6 +73,9 @@ pub fn render(ws: &Workspace) -> String {
     }
     writeln!(out, "== outbox").unwrap();
     for (name, bytes) in ws.files_under("outbox") {
+        if !include_reports && is_report_file(&name) {
+            continue;
+        }
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text.to_owned(),
             Err(_) => encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned() + "(windows-1252)\n",
