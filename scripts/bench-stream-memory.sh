@@ -9,6 +9,7 @@ cargo build --release --manifest-path "$repo/Cargo.toml" >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sed 's/quiet_period = "5s"/quiet_period = "0s"/' "$repo/config/kravflyt.toml" > "$work/kravflyt.toml"
+cp "$repo/config/rules.toml" "$work/rules.toml"
 mkdir -p "$work/var/inbox/nordlys"
 python3 - "$rows" "$work/var/inbox/nordlys/invoices.csv" <<'PY'
 import sys
