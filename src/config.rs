@@ -71,6 +71,8 @@ struct RawWorkspace {
     scan_interval: Option<Spanned<String>>,
     /// The legal rule tables, relative to the configuration file's folder.
     rules: Option<Spanned<String>>,
+    /// Local time of day the daemon runs the daily steps, `HH:MM`.
+    daily_run_at: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +152,8 @@ pub struct Config {
     pub time_zone: Tz,
     /// How often the daemon rescans the inboxes; filesystem events only wake it earlier.
     pub scan_interval: Duration,
+    /// Local time of day (in `time_zone`) from which the daemon runs a day's steps.
+    pub daily_run_at: chrono::NaiveTime,
     pub agency: Agency,
     /// The legal rule tables (fees, interest rates, days, allocation order) per country.
     pub rules: crate::rules::Rules,
@@ -360,6 +364,18 @@ impl Config {
         self.creditors.get(id)
     }
 
+    /// The latest day whose daily run is due now: today once the local time has reached
+    /// `daily_run_at`, yesterday before that.
+    pub fn last_due_run_day(&self) -> chrono::NaiveDate {
+        let now = chrono::Utc::now().with_timezone(&self.time_zone);
+        let today = now.date_naive();
+        if now.time() >= self.daily_run_at {
+            today
+        } else {
+            today.pred_opt().unwrap_or(today)
+        }
+    }
+
     /// Today's date in the configured time zone.
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
@@ -451,6 +467,18 @@ impl<'a> Checker<'a> {
         let scan_interval = self
             .duration(&raw.workspace.scan_interval, "scan_interval")
             .unwrap_or(Duration::from_secs(2));
+        let daily_run_at = match &raw.workspace.daily_run_at {
+            None => chrono::NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default(),
+            Some(at) => {
+                match chrono::NaiveTime::parse_from_str(at.get_ref(), "%H:%M") {
+                    Ok(time) => time,
+                    Err(_) => {
+                        self.error(at, format!("daily_run_at: `{}` is not a time of day; write HH:MM, e.g. \"06:00\"", at.get_ref()));
+                        chrono::NaiveTime::default()
+                    }
+                }
+            }
+        };
         if scan_interval.is_zero()
             && let Some(at) = &raw.workspace.scan_interval
         {
@@ -532,6 +560,7 @@ impl<'a> Checker<'a> {
             var_dir,
             time_zone,
             scan_interval,
+            daily_run_at,
             agency,
             rules,
             creditors,

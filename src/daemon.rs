@@ -205,7 +205,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
                 backoff.failed(&e.to_string());
             }
         }
-        if let Err(e) = engine.catch_up_steps(business_date) {
+        if let Err(e) = engine.catch_up_steps(engine.config.last_due_run_day()) {
             backoff.failed(&e.to_string());
         }
         let next_change = match engine.intake_pass(business_date, &stop) {
