@@ -6,10 +6,9 @@
 use chrono::NaiveDate;
 
 use crate::config::{ActsFor, Config, CsvDialect, Sender};
-use crate::decode::encode;
 use crate::domain::OutboundDialect;
 use crate::money::format_minor;
-use crate::receipt::neutralise;
+use crate::receipt::{neutralise, write_csv};
 use crate::store::{LetterRow, StatusRow, Store, StoreError, Tx};
 use crate::workspace::AGENCY_FOLDER;
 
@@ -200,20 +199,7 @@ fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table 
 }
 
 fn csv_bytes((columns, rows): &Table, dialect: &CsvDialect) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(dialect.delimiter)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(columns);
-    for row in rows {
-        let _ = writer.write_record(row);
-    }
-    let text = writer
-        .into_inner()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default();
-    encode(&text, dialect.encoding)
+    write_csv(columns, rows, dialect)
 }
 
 fn xml_escape(text: &str) -> String {

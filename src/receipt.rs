@@ -1,7 +1,7 @@
 //! Receipts (SPEC §5.4): the answer to every inbound file, rendered pure in the sender's
 //! dialect. The first row describes the file; one row follows per rejected record.
 
-use crate::config::Sender;
+use crate::config::{CsvDialect, Sender};
 use crate::decode::encode;
 use crate::diagnostic::Diagnostic;
 use crate::domain::{FileKind, FileStatus, InboundFormat, OutboundDialect};
@@ -69,10 +69,6 @@ impl Receipt {
 
     /// The CSV receipt in the sender's dialect and encoding.
     pub fn render_csv(&self, sender: &Sender) -> Vec<u8> {
-        let mut writer = csv::WriterBuilder::new()
-            .delimiter(sender.csv.delimiter)
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
         let counts = [
             self.records,
             self.accepted,
@@ -81,9 +77,7 @@ impl Receipt {
             self.skipped,
         ]
         .map(|n| n.to_string());
-        let mut rows: Vec<Vec<String>> =
-            vec![RECEIPT_COLUMNS.iter().map(|c| c.to_string()).collect()];
-        rows.push(
+        let mut rows: Vec<Vec<String>> = vec![
             [
                 "file",
                 &neutralise(&self.file_name),
@@ -105,7 +99,7 @@ impl Receipt {
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        );
+        ];
         for d in &self.diagnostics {
             let mut row = vec![String::new(); RECEIPT_COLUMNS.len()];
             row[0] = "error".into();
@@ -116,15 +110,7 @@ impl Receipt {
             row[15] = neutralise(&d.message);
             rows.push(row);
         }
-        for row in rows {
-            // Writing to a Vec cannot fail.
-            let _ = writer.write_record(&row);
-        }
-        let text = writer
-            .into_inner()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default();
-        encode(&text, sender.csv.encoding)
+        write_csv(RECEIPT_COLUMNS, &rows, &sender.csv)
     }
 
     /// The XML receipt, in kravflyt's namespace (`schemas/receipt.xsd`).
@@ -163,6 +149,25 @@ impl Receipt {
         out.push_str("</receipt>\n");
         out
     }
+}
+
+/// Writes a CSV file for a sender: a header, then the rows, in its delimiter and encoding,
+/// one record per line (LF). Every outbound CSV file (receipts, status, letters) goes through here.
+pub fn write_csv(columns: &[&str], rows: &[Vec<String>], dialect: &CsvDialect) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(dialect.delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = writer.write_record(columns);
+    for row in rows {
+        let _ = writer.write_record(row);
+    }
+    let text = writer
+        .into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    encode(&text, dialect.encoding)
 }
 
 /// Neutralises text that a spreadsheet would run as a formula (CSV injection): a leading
