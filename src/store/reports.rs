@@ -102,15 +102,6 @@ impl Tx<'_> {
         Ok(rows)
     }
 
-    /// The newest event id (0 when there is none).
-    pub fn last_event_id(&self) -> Result<i64, StoreError> {
-        Ok(self
-            .tx
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM case_events", [], |r| {
-                r.get(0)
-            })?)
-    }
-
     /// Letters after `after_id`, in order.
     pub fn letter_rows(&self, after_id: i64) -> Result<Vec<LetterRow>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
