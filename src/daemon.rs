@@ -129,6 +129,7 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         .max()
         .unwrap_or_default();
     let mut engine = Engine::open(config)?;
+    engine.ensure_open_day(as_of)?;
     let recovered = engine.recover(as_of)?;
     let mut failures = recovered.failures;
     let mut summary = RunSummary {
@@ -164,6 +165,8 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
     }
     if !summary.interrupted {
         engine.run_steps(as_of)?;
+        // Then the days before are over: their reconciliation.
+        engine.reconcile_closed_days(as_of)?;
     }
     engine.report(as_of)?;
     if !failures.is_empty() {
@@ -184,7 +187,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let shutdown = Shutdown::install()?;
     let scan_interval = config.scan_interval;
     let mut engine = Engine::open(config)?;
-    let today = engine.config.today();
+    let today = engine.business_date_now()?;
     engine.recover(today)?;
 
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
@@ -196,7 +199,13 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     );
     let mut backoff = Backoff::default();
     while !shutdown.requested() {
-        let business_date = engine.config.today();
+        let business_date = match engine.business_date_now() {
+            Ok(date) => date,
+            Err(e) => {
+                backoff.failed(&e.to_string());
+                engine.config.today()
+            }
+        };
         let stop = || shutdown.requested();
         if backoff.failing() {
             // After a failure, finish what it interrupted (moves, files left in work/, the

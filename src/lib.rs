@@ -36,6 +36,7 @@ pub mod instructions;
 pub mod steps;
 pub mod receipt;
 pub mod outbound;
+pub mod reconciliation;
 
 // State and the edges.
 pub mod store;

@@ -49,6 +49,13 @@ enum Command {
         #[arg(long, value_parser = parse_date)]
         as_of: Option<NaiveDate>,
     },
+    /// (Re)write the reconciliation files of business day DATE for every sender and the
+    /// agency; the same DATE always gives the same content. Runs beside the daemon.
+    Reconcile {
+        /// A closed business day (before the one kravflyt works on), YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+    },
     /// Dry run: print the receipt SENDER would get for FILE; changes nothing.
     Check {
         #[arg(long)]
@@ -219,6 +226,15 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     ""
                 }
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile { date } => {
+            let config = load_config(&cli)?;
+            open_existing_store(&config)?;
+            let mut engine = pipeline::Engine::open(config)?;
+            for path in engine.reconcile_day(*date)? {
+                println!("{}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { sender, file } => {

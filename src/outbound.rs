@@ -1,7 +1,8 @@
-//! Status files and letters files (SPEC §7): what the creditors' systems and the print channel
-//! read. Rows are chosen and rendered inside one transaction that also moves the "reported up
-//! to" markers and queues the files in the outbox, so every event and letter is written once,
-//! even across crashes; the outbox writes them after the commit.
+//! Status, letters and reconciliation files (SPEC §7): what the creditors' systems and the
+//! print channel read. Rows are chosen and rendered inside one transaction that also moves the
+//! "reported up to" markers and queues the files in the outbox, so every event, letter and
+//! reconciliation line is written once, even across crashes; the outbox writes them after the
+//! commit.
 
 use chrono::NaiveDate;
 
@@ -130,7 +131,8 @@ fn next_seq(tx: &Tx<'_>, key: &str) -> Result<i64, StoreError> {
     Ok(seq)
 }
 
-type Table = (Vec<&'static str>, Vec<Vec<String>>);
+/// A file's columns and rows, rendered as CSV or XML.
+pub(crate) type Table = (Vec<&'static str>, Vec<Vec<String>>);
 
 fn amount(minor: i64, separator: char) -> String {
     format_minor(minor, separator)
@@ -198,7 +200,7 @@ fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table 
     (LETTER_COLUMNS.to_vec(), body)
 }
 
-fn csv_bytes((columns, rows): &Table, dialect: &CsvDialect) -> Vec<u8> {
+pub(crate) fn csv_bytes((columns, rows): &Table, dialect: &CsvDialect) -> Vec<u8> {
     write_csv(columns, rows, dialect)
 }
 
@@ -229,7 +231,7 @@ fn xml_bytes((columns, rows): &Table, root: &str, item: &str) -> Vec<u8> {
 
 /// A sender's file in its dialect: CSV, and XML as well where it reads XML. `table` builds
 /// the rows with amounts in a decimal separator: the sender's for CSV, a point for XML.
-fn render(
+pub(crate) fn render(
     sender: &Sender,
     table: &dyn Fn(char) -> Table,
     root: &str,
@@ -243,4 +245,63 @@ fn render(
         files.push(("xml", xml_bytes(&table('.'), root, item)));
     }
     files
+}
+
+/// Queues the reconciliation files of every business day before `before` that has none yet,
+/// oldest first, one transaction per day; returns the days.
+pub fn queue_reconciliations(
+    store: &mut Store,
+    config: &Config,
+    before: NaiveDate,
+) -> Result<Vec<NaiveDate>, StoreError> {
+    let days = store.read()?.unreconciled_days_before(before)?;
+    for &day in &days {
+        let tx = store.write()?;
+        queue_day(&tx, config, day)?;
+        tx.commit()?;
+    }
+    Ok(days)
+}
+
+/// `kravflyt reconcile --date D`: queues `day`'s files if they were never made, or checks that
+/// the ones made before have exactly the same content; returns every file of the day with
+/// whether it is new.
+pub fn regenerate_reconciliation(
+    store: &mut Store,
+    config: &Config,
+    day: NaiveDate,
+) -> Result<Vec<(String, String, Vec<u8>, bool)>, StoreError> {
+    let tx = store.write()?;
+    let files = queue_day(&tx, config, day)?;
+    tx.commit()?;
+    Ok(files)
+}
+
+/// Builds `day`'s files and queues those not queued before; one made before must be
+/// byte-identical (a closed day never changes), or this is an internal error.
+fn queue_day(
+    tx: &Tx<'_>,
+    config: &Config,
+    day: NaiveDate,
+) -> Result<Vec<(String, String, Vec<u8>, bool)>, StoreError> {
+    let now = chrono::Utc::now().to_rfc3339();
+    let reconciliation = crate::reconciliation::build(tx, config, day)?;
+    let mut out = Vec::new();
+    for (folder, name, content) in reconciliation.files(config) {
+        let new = match tx.outbox_content(&folder, &name)? {
+            Some(before) if before == content => false,
+            Some(_) => {
+                return Err(StoreError::Invariant(format!(
+                    "{folder}/{name} was written before with other content: the data of {day} changed after the day was reconciled"
+                )));
+            }
+            None => {
+                tx.insert_outbox(&folder, &name, "reconciliation", &content, None, &now)?;
+                true
+            }
+        };
+        out.push((folder, name, content, new));
+    }
+    tx.mark_reconciled(day, &now)?;
+    Ok(out)
 }

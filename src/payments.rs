@@ -74,7 +74,7 @@ fn settle_on_case(
     case: &Candidate,
     by: MatchedBy,
 ) -> Result<(), StoreError> {
-    tx.set_payment_case(payment_row, case.case_id, by)?;
+    tx.set_payment_case(payment_row, case.case_id, by, ctx.business_date)?;
     let row = tx.case_row(case.case_id)?;
     // Interest is settled up to the payment date first (SPEC §6.1.4).
     if row.state != CaseState::Closed {
@@ -243,7 +243,7 @@ fn reverse(
         // The reversed payment never reached a case: nothing to undo but the money itself.
         return Ok(RecordOutcome::Applied);
     };
-    tx.set_payment_case(row, case_id, MatchedBy::Reversal)?;
+    tx.set_payment_case(row, case_id, MatchedBy::Reversal, ctx.business_date)?;
     let case = tx.case_row(case_id)?;
     let mut state = case.state;
     let reopen = case.state == CaseState::Closed && case.close_reason == Some(CloseReason::Paid);

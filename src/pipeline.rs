@@ -41,6 +41,14 @@ pub enum PipelineError {
     Outbox(#[from] OutboxError),
     #[error("sender `{0}` is no longer in the configuration; its files stay in work/")]
     UnknownSender(String),
+    #[error(
+        "business day {day} is closed: its reconciliation was written (the last closed day is {closed}); nothing can be dated on it any more — use a later --as-of"
+    )]
+    DayClosed { day: NaiveDate, closed: NaiveDate },
+    #[error(
+        "business day {day} is not over yet (kravflyt works on {current}); its reconciliation is written by the daily run after it ends"
+    )]
+    DayOpen { day: NaiveDate, current: NaiveDate },
 }
 
 fn io(
@@ -415,12 +423,75 @@ impl Engine {
         while day <= today {
             self.run_steps(day)?;
             self.record_run(day)?;
+            // The daily run: the steps, then the reconciliation of the days before.
+            self.reconcile_closed_days(day)?;
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,
             }
         }
         Ok(())
+    }
+
+    /// Refuses a business date on or before the last reconciled day: a reconciled day never
+    /// changes.
+    pub fn ensure_open_day(&mut self, day: NaiveDate) -> Result<(), PipelineError> {
+        match self.store.read()?.last_reconciled_day()? {
+            Some(closed) if day <= closed => Err(PipelineError::DayClosed { day, closed }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The business date for files arriving now: today, or the day after the last closed
+    /// one if the clock went back.
+    pub fn business_date_now(&mut self) -> Result<NaiveDate, PipelineError> {
+        let today = self.config.today();
+        Ok(match self.store.read()?.last_reconciled_day()? {
+            Some(closed) if today <= closed => closed.succ_opt().unwrap_or(today),
+            _ => today,
+        })
+    }
+
+    /// Writes the reconciliation files of every business day before `today` that has none.
+    pub fn reconcile_closed_days(&mut self, today: NaiveDate) -> Result<(), PipelineError> {
+        let days = crate::outbound::queue_reconciliations(&mut self.store, &self.config, today)?;
+        for day in &days {
+            tracing::info!(%day, "reconciliation files queued");
+        }
+        if !days.is_empty() {
+            self.flush_outbox()?;
+        }
+        Ok(())
+    }
+
+    /// `kravflyt reconcile --date D`: (re)writes `day`'s reconciliation files, identical to
+    /// any written before; returns their paths.
+    pub fn reconcile_day(
+        &mut self,
+        day: NaiveDate,
+    ) -> Result<Vec<std::path::PathBuf>, PipelineError> {
+        let current = {
+            let tx = self.store.read()?;
+            let last = tx.last_business_day()?;
+            let today = self.config.today();
+            last.map_or(today, |l| l.max(today))
+        };
+        if day >= current {
+            return Err(PipelineError::DayOpen { day, current });
+        }
+        let files =
+            crate::outbound::regenerate_reconciliation(&mut self.store, &self.config, day)?;
+        self.flush_outbox()?;
+        let mut paths = Vec::new();
+        for (folder, name, content, new) in files {
+            let path = self.workspace.outbox(&folder).join(&name);
+            if !new {
+                outbox::write_atomic(&path, &content)
+                    .map_err(io("cannot write the reconciliation file", &path))?;
+            }
+            paths.push(path);
+        }
+        Ok(paths)
     }
 
     /// Queues status files for new events and a letters file for new letters, dated

@@ -43,6 +43,7 @@ pub fn run_daily_steps(
         step_case(&tx, ctx, &case, as_of, &mut summary)?;
     }
     tx.set_meta("last_steps_date", &as_of.to_string())?;
+    tx.mark_business_day(as_of)?;
     tx.commit()?;
     Ok(summary)
 }

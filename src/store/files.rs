@@ -102,7 +102,9 @@ impl Tx<'_> {
                 f.destination,
             ],
         )?;
-        Ok(self.tx.last_insert_rowid())
+        let id = self.tx.last_insert_rowid();
+        self.mark_business_day(f.business_date)?;
+        Ok(id)
     }
 
     /// Settles a file's format, kind, status and counts (total, accepted, unchanged, rejected,

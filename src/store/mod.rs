@@ -9,6 +9,7 @@ mod files;
 mod instructions;
 mod outbox;
 mod payments;
+mod reconciliation;
 mod reports;
 mod steps;
 mod views;
@@ -22,6 +23,7 @@ pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, 
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
+pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};
 pub use reports::{LetterRow, StatusRow};
 pub use steps::{HoldRow, NewLetter, StepCase};
 pub use views::{
@@ -30,7 +32,7 @@ pub use views::{
 };
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -25,6 +25,19 @@ impl Tx<'_> {
             .is_some())
     }
 
+    /// The content of a file queued before under this name, if any.
+    pub fn outbox_content(
+        &self,
+        folder: &str,
+        file_name: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT content FROM outbox WHERE folder = ?1 AND file_name = ?2")?
+            .query_row((folder, file_name), |r| r.get(0))
+            .optional()?)
+    }
+
     pub fn insert_outbox(
         &self,
         folder: &str,

@@ -111,18 +111,25 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Places a payment on its case on business date `matched_on`. An earlier unmatched
+    /// reason is kept: the reconciliation of the day it was received still lists it.
     pub fn set_payment_case(
         &self,
         payment: i64,
         case_id: i64,
         matched_by: MatchedBy,
+        matched_on: chrono::NaiveDate,
     ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "UPDATE payments SET case_id = ?2, matched_by = ?3, unmatched_reason = NULL
-                 WHERE id = ?1",
+                "UPDATE payments SET case_id = ?2, matched_by = ?3, matched_on = ?4 WHERE id = ?1",
             )?
-            .execute(rusqlite::params![payment, case_id, matched_by.as_str()])?;
+            .execute(rusqlite::params![
+                payment,
+                case_id,
+                matched_by.as_str(),
+                matched_on.to_string()
+            ])?;
         Ok(())
     }
 
