@@ -80,7 +80,9 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Writes every pending outbound row; returns how many files were written.
+/// Writes every pending outbound row; returns how many files were written. A folder that
+/// cannot be written to keeps its rows pending (in order) without holding up the others;
+/// the first such failure is returned after the rest are written.
 pub fn flush(store: &mut Store, workspace: &Workspace) -> Result<usize, OutboxError> {
     let pending = {
         let tx = store.read()?;
@@ -88,7 +90,11 @@ pub fn flush(store: &mut Store, workspace: &Workspace) -> Result<usize, OutboxEr
     };
     let mut written = Vec::new();
     let mut failure = None;
+    let mut failed_folders: Vec<&str> = Vec::new();
     for row in &pending {
+        if failed_folders.contains(&row.folder.as_str()) {
+            continue;
+        }
         let path = workspace.outbox(&row.folder).join(&row.file_name);
         match fs::read(&path) {
             // Written before a crash that came before marking it: nothing to do.
@@ -102,13 +108,15 @@ pub fn flush(store: &mut Store, workspace: &Workspace) -> Result<usize, OutboxEr
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => {
-                failure = Some(OutboxError::Io { path, source });
-                break;
+                failed_folders.push(&row.folder);
+                failure.get_or_insert(OutboxError::Io { path, source });
+                continue;
             }
         }
         if let Err(source) = write_atomic(&path, &row.content) {
-            failure = Some(OutboxError::Io { path, source });
-            break;
+            failed_folders.push(&row.folder);
+            failure.get_or_insert(OutboxError::Io { path, source });
+            continue;
         }
         tracing::debug!(folder = %row.folder, file = %row.file_name, kind = %row.kind, "outbound file written");
         written.push(row.id);

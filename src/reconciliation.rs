@@ -342,10 +342,19 @@ fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
     for part in parts {
         let key = (part.payment_row, part.invoice_no.clone());
         if last.as_ref() != Some(&key) {
-            let record_type = match (part.is_reversal, part.kind) {
-                (true, _) => RecordType::Reversal,
-                (false, PaymentKind::Direct) => RecordType::DirectPayment,
-                (false, PaymentKind::Bank) => RecordType::Payment,
+            let (record_type, reason) = match (&part.reverses, part.kind) {
+                (Some(original), _) => (
+                    RecordType::Reversal,
+                    format!("reverses payment {original}"),
+                ),
+                (None, PaymentKind::Direct) => (
+                    RecordType::DirectPayment,
+                    format!("paid to the creditor, matched by {}", part.matched_by),
+                ),
+                (None, PaymentKind::Bank) => (
+                    RecordType::Payment,
+                    format!("matched by {}", part.matched_by),
+                ),
             };
             items.push(Item {
                 record_type,
@@ -361,7 +370,7 @@ fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
                 overpaid_minor: 0,
                 unmatched_minor: 0,
                 paid_to: Some(part.kind),
-                reason: format!("matched by {}", part.matched_by),
+                reason,
             });
             last = Some(key);
         }
@@ -582,5 +591,195 @@ impl DayReconciliation {
             csv_bytes(&self.table(None, dialect.decimal_separator), &dialect),
         ));
         files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 10, 5).unwrap()
+    }
+
+    fn part(row: i64, invoice: Option<&str>, component: Option<Component>, amount: i64) -> MoneyPart {
+        MoneyPart {
+            payment_row: row,
+            payment_id: format!("P{row}"),
+            kind: PaymentKind::Bank,
+            reverses: None,
+            payment_date: day(),
+            reference: Some("7000000013".into()),
+            case_no: "2026-000001".into(),
+            creditor_id: "923609016".into(),
+            currency: "NOK".into(),
+            invoice_no: invoice.map(str::to_owned),
+            component,
+            amount_minor: amount,
+            matched_by: "agency reference".into(),
+        }
+    }
+
+    #[test]
+    fn a_payment_becomes_one_row_per_invoice_and_each_row_adds_up() {
+        let items = money_items(vec![
+            part(1, Some("7001"), Some(Component::Principal), 100_000),
+            part(1, Some("7001"), Some(Component::Interest), 296),
+            part(1, Some("7002"), Some(Component::Principal), 5_000),
+            part(1, None, Some(Component::CollectionCost), 70_000),
+            part(1, None, None, 1_234),
+        ]);
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].invoice_no.as_deref(), Some("7001"));
+        assert_eq!(items[0].amount_minor, 100_296);
+        assert_eq!(items[2].invoice_no, None);
+        assert_eq!(items[2].to.collection_costs, 70_000);
+        assert_eq!(items[2].overpaid_minor, 1_234);
+        for item in &items {
+            assert_eq!(item.amount_minor, item.to.total() + item.overpaid_minor);
+        }
+        let total: i64 = items.iter().map(|i| i.amount_minor).sum();
+        assert_eq!(total, 100_000 + 296 + 5_000 + 70_000 + 1_234);
+    }
+
+    fn item(record_type: RecordType, paid_to: Option<PaymentKind>, to: Parts) -> Item {
+        Item {
+            record_type,
+            date: day(),
+            payment_id: String::new(),
+            case_no: String::new(),
+            creditor_id: Some("923609016".into()),
+            invoice_no: None,
+            reference: String::new(),
+            currency: "NOK".into(),
+            amount_minor: to.total(),
+            to,
+            overpaid_minor: 0,
+            unmatched_minor: 0,
+            paid_to,
+            reason: String::new(),
+        }
+    }
+
+    #[test]
+    fn net_payout_is_the_creditors_share_of_agency_money_less_costs_held_by_the_creditor() {
+        let mut summary = Summary::default();
+        let bank = Parts {
+            principal: 10_000,
+            interest: 100,
+            fees: 3_500,
+            collection_costs: 7_000,
+        };
+        summary.take(&item(RecordType::Payment, Some(PaymentKind::Bank), bank));
+        // Paid to the creditor directly: the creditor holds the agency's collection costs.
+        let direct = Parts {
+            principal: 5_000,
+            interest: 0,
+            fees: 0,
+            collection_costs: 2_000,
+        };
+        summary.take(&item(RecordType::DirectPayment, Some(PaymentKind::Direct), direct));
+        // A credit is not money: it lowers the balance, not the payout.
+        summary.take(&item(
+            RecordType::Credit,
+            None,
+            Parts {
+                principal: 1_000,
+                ..Parts::default()
+            },
+        ));
+        assert_eq!(summary.received_minor, bank.total() + direct.total());
+        assert_eq!(summary.creditor_share_minor, 13_600 + 5_000);
+        assert_eq!(summary.agency_share_minor, 9_000);
+        assert_eq!(summary.net_payout_minor, 13_600 - 2_000);
+        assert_eq!(summary.reduced_minor, bank.total() + direct.total() + 1_000);
+        assert!(summary.money_ties_out());
+    }
+
+    #[test]
+    fn a_reversal_takes_back_exactly_what_its_payment_paid_out() {
+        let paid = Parts {
+            principal: 10_000,
+            interest: 50,
+            fees: 0,
+            collection_costs: 700,
+        };
+        let undone = Parts {
+            principal: -10_000,
+            interest: -50,
+            fees: 0,
+            collection_costs: -700,
+        };
+        let mut summary = Summary::default();
+        summary.take(&item(RecordType::Payment, Some(PaymentKind::Bank), paid));
+        summary.take(&item(RecordType::Reversal, Some(PaymentKind::Bank), undone));
+        assert_eq!(summary.received_minor, 0);
+        assert_eq!(summary.net_payout_minor, 0);
+        assert_eq!(summary.agency_share_minor, 0);
+        assert!(summary.money_ties_out());
+    }
+
+    #[test]
+    fn unmatched_money_received_then_placed_nets_to_zero_over_the_days() {
+        let received = suspense_item(SuspenseEntry {
+            payment_row: 7,
+            payment_id: "P7".into(),
+            kind: PaymentKind::Bank,
+            payment_date: day(),
+            reference: None,
+            invoice_no: None,
+            creditor_id: None,
+            currency: "NOK".into(),
+            amount_minor: 30_000,
+            movement: SuspenseMove::Received {
+                reason: Some("no_reference".into()),
+            },
+        });
+        let cleared = suspense_item(SuspenseEntry {
+            movement: SuspenseMove::Cleared {
+                case_no: "2026-000004".into(),
+                received_on: day(),
+                matched_by: "assignment".into(),
+            },
+            ..SuspenseEntry {
+                payment_row: 7,
+                payment_id: "P7".into(),
+                kind: PaymentKind::Bank,
+                payment_date: day(),
+                reference: None,
+                invoice_no: None,
+                creditor_id: None,
+                currency: "NOK".into(),
+                amount_minor: 30_000,
+                movement: SuspenseMove::Received { reason: None },
+            }
+        });
+        assert_eq!(received.record_type, RecordType::Unmatched);
+        assert_eq!(received.unmatched_minor, 30_000);
+        assert_eq!(cleared.amount_minor, -30_000);
+        assert_eq!(cleared.case_no, "2026-000004");
+        let mut total = Summary::default();
+        total.take(&received);
+        total.take(&cleared);
+        assert_eq!(total.received_minor, 0);
+        assert!(total.money_ties_out());
+    }
+
+    #[test]
+    fn the_record_types_are_the_specs() {
+        let names: Vec<_> = RecordType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "payment",
+                "direct_payment",
+                "reversal",
+                "credit",
+                "write_off",
+                "unmatched",
+                "summary"
+            ]
+        );
+        assert_eq!(RECONCILIATION_COLUMNS.len(), 19);
     }
 }

@@ -16,7 +16,8 @@ pub struct MoneyPart {
     pub payment_id: String,
     /// Where the money was paid: for a reversal, where the payment it undoes was paid.
     pub kind: PaymentKind,
-    pub is_reversal: bool,
+    /// For a reversal, the id of the payment it undoes.
+    pub reverses: Option<String>,
     pub payment_date: NaiveDate,
     pub reference: Option<String>,
     pub case_no: String,
@@ -140,7 +141,7 @@ impl Tx<'_> {
     /// The allocations of every payment and reversal placed on a case on `day`.
     pub fn money_parts(&self, day: NaiveDate) -> Result<Vec<MoneyPart>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT p.id, p.payment_id, COALESCE(o.kind, p.kind), p.reverses IS NOT NULL,
+            "SELECT p.id, p.payment_id, COALESCE(o.kind, p.kind), o.payment_id,
                     p.payment_date, p.reference, c.case_no, c.creditor_id, i.invoice_no,
                     a.component, SUM(a.amount_minor), p.matched_by, c.currency
              FROM payments p
@@ -158,7 +159,7 @@ impl Tx<'_> {
                 payment_row: r.get(0)?,
                 payment_id: r.get(1)?,
                 kind: enum_column(&r.get::<_, String>(2)?)?,
-                is_reversal: r.get(3)?,
+                reverses: r.get(3)?,
                 payment_date: date_column(&r.get::<_, String>(4)?)?,
                 reference: r.get(5)?,
                 case_no: r.get(6)?,

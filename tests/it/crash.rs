@@ -80,33 +80,25 @@ fn drop_batch(ws: &Workspace) {
     }
 }
 
-#[test]
-fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_run() {
-    let reference = Workspace::new();
-    drop_batch(&reference);
-    reference.process("2026-10-01");
-    let expected = render_with(&reference, false);
-    let expected_reports = reported_rows(&reference);
-    // The batch exercises what a crash could break: payments, reversals, unmatched money.
-    assert!(
-        expected.contains("\"kind\": \"payment_reversed\""),
-        "no reversal applied"
+/// The second day: more payments, and the first day's reconciliation is written.
+fn drop_second_day(ws: &Workspace) {
+    ws.drop_file(
+        "bank",
+        "innbetalinger-dag2.csv",
+        "payment_id;kind;reference;amount;currency;payment_date;payer_name\n\
+         Q1;bank;7000000013;100,00;NOK;2026-10-01;Kari Nordmann\n\
+         Q2;bank;9999999999;55,00;NOK;2026-10-01;Ukjent\n",
     );
-    assert_eq!(
-        expected
-            .matches("\"reason\": \"unknown_reference\"")
-            .count(),
-        3
-    );
+}
 
-    let ws = Workspace::new();
-    drop_batch(&ws);
-    // Deterministic "random" kill points spread over a run's length.
+/// Runs `process --as-of DAY` on `ws` again and again, killing it with SIGKILL after each
+/// delay; returns how many runs were killed before they finished.
+fn kill_runs(ws: &Workspace, day: &str, delays_ms: &[u64]) -> usize {
     let mut kills = 0;
-    for delay_ms in [30u64, 90, 160, 45, 250, 120, 400, 70] {
+    for &delay_ms in delays_ms {
         let mut child = ws
             .command()
-            .args(["process", "--as-of", "2026-10-01"])
+            .args(["process", "--as-of", day])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -118,11 +110,51 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
         }
         child.wait().unwrap();
     }
+    kills
+}
+
+#[test]
+fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_run() {
+    let reference = Workspace::new();
+    drop_batch(&reference);
+    reference.process("2026-10-01");
+    drop_second_day(&reference);
+    reference.process("2026-10-02");
+    let expected = render_with(&reference, false);
+    let expected_reports = reported_rows(&reference);
+    // The batch exercises what a crash could break: payments, reversals, unmatched money.
+    assert!(
+        expected.contains("\"kind\": \"payment_reversed\""),
+        "no reversal applied"
+    );
+    assert_eq!(
+        expected
+            .matches("\"reason\": \"unknown_reference\"")
+            .count(),
+        4
+    );
+
+    assert!(
+        expected.contains("reconciliation-20261001.csv"),
+        "the second day writes the first day's reconciliation"
+    );
+
+    let ws = Workspace::new();
+    drop_batch(&ws);
+    // Deterministic "random" kill points spread over a run's length.
+    let kills = kill_runs(&ws, "2026-10-01", &[30, 90, 160, 45, 250, 120, 400, 70]);
     ws.process("2026-10-01");
     assert!(
         kills > 0,
         "no run was killed mid-way; the batch is too small for this machine"
     );
+    // The second day is short: its kills land on recovery, the steps, the reconciliation of
+    // the first day and the outbound writes.
+    drop_second_day(&ws);
+    kill_runs(&ws, "2026-10-02", &[5, 15, 25, 40, 60, 80]);
+    ws.process("2026-10-02");
+    // Receipts, archive, cases and the reconciliation files (one per day, whatever the
+    // kills) are byte for byte those of the uninterrupted run.
     assert_eq!(render_with(&ws, false), expected);
     // Every event and letter reported exactly once, however the runs cut them into files.
     assert_eq!(reported_rows(&ws), expected_reports);
@@ -146,4 +178,70 @@ fn reported_rows(ws: &Workspace) -> Vec<String> {
         .collect();
     rows.sort();
     rows
+}
+
+/// SPEC §7: an outbound row committed but not yet written is written by the next run, once.
+/// A folder squats on the file's name, so writing it fails right after the commit (this
+/// works as root too, unlike a read-only folder).
+#[test]
+fn a_reconciliation_committed_but_not_written_is_written_by_the_next_run_exactly_once() {
+    let ws = Workspace::new();
+    drop_batch(&ws);
+    ws.process("2026-10-01");
+    let outbox = ws.var().join("outbox/nordlys");
+    let squatter = outbox.join("reconciliation-20261001.csv");
+    std::fs::create_dir_all(squatter.join("in-the-way")).unwrap();
+
+    drop_second_day(&ws);
+    let failed = ws.run(&["process", "--as-of", "2026-10-02"]);
+    assert!(
+        !failed.status.success(),
+        "writing into a file instead of a folder must fail"
+    );
+    // The reconciliation was committed with the day: the agency's file is there.
+    assert!(
+        ws.var()
+            .join("outbox/_agency/reconciliation-20261001.csv")
+            .exists()
+    );
+
+    std::fs::remove_dir_all(&squatter).unwrap();
+    ws.process("2026-10-02");
+    let names = ws.names_under("outbox/nordlys");
+    let reconciliations: Vec<_> = names
+        .iter()
+        .filter(|n| n.contains("reconciliation-"))
+        .collect();
+    assert_eq!(
+        reconciliations,
+        ["reconciliation-20261001.csv"],
+        "one file for the day, not two"
+    );
+    assert!(
+        !names.iter().any(|n| n.ends_with(".kravflyt-tmp")),
+        "no temporary file left: {names:?}"
+    );
+    // What was written after the failure is exactly what the day gives.
+    let written = std::fs::read(outbox.join("reconciliation-20261001.csv")).unwrap();
+    ws.ok(&["reconcile", "--date", "2026-10-01"]);
+    assert_eq!(
+        std::fs::read(outbox.join("reconciliation-20261001.csv")).unwrap(),
+        written
+    );
+    // Every status row of the failed run was written once, in files numbered without gaps.
+    let status: Vec<_> = names.iter().filter(|n| n.starts_with("status-")).collect();
+    let numbers: Vec<u32> = status
+        .iter()
+        .map(|n| {
+            n.trim_end_matches(".csv")
+                .rsplit('-')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=numbers.len() as u32).collect::<Vec<_>>());
 }
