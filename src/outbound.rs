@@ -247,6 +247,15 @@ pub(crate) fn render(
     files
 }
 
+/// One reconciliation file of a day, and whether this call queued it (not made before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconciliationFile {
+    pub folder: String,
+    pub name: String,
+    pub content: Vec<u8>,
+    pub new: bool,
+}
+
 /// Queues the reconciliation files of every business day before `before` that has none yet,
 /// oldest first, one transaction per day; returns the days.
 pub fn queue_reconciliations(
@@ -270,7 +279,7 @@ pub fn regenerate_reconciliation(
     store: &mut Store,
     config: &Config,
     day: NaiveDate,
-) -> Result<Vec<(String, String, Vec<u8>, bool)>, StoreError> {
+) -> Result<Vec<ReconciliationFile>, StoreError> {
     let tx = store.write()?;
     let files = queue_day(&tx, config, day)?;
     tx.commit()?;
@@ -283,7 +292,7 @@ fn queue_day(
     tx: &Tx<'_>,
     config: &Config,
     day: NaiveDate,
-) -> Result<Vec<(String, String, Vec<u8>, bool)>, StoreError> {
+) -> Result<Vec<ReconciliationFile>, StoreError> {
     let now = chrono::Utc::now().to_rfc3339();
     let reconciliation = crate::reconciliation::build(tx, config, day)?;
     let mut out = Vec::new();
@@ -300,7 +309,12 @@ fn queue_day(
                 true
             }
         };
-        out.push((folder, name, content, new));
+        out.push(ReconciliationFile {
+            folder,
+            name,
+            content,
+            new,
+        });
     }
     tx.mark_reconciled(day, &now)?;
     Ok(out)

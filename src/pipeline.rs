@@ -420,6 +420,14 @@ impl Engine {
             Some(last) => last.succ_opt().unwrap_or(today),
             None => today,
         };
+        // A day reconciled by hand (`reconcile --date`) while the daemon was down is closed:
+        // its steps are not run after the fact; catching up goes on after it.
+        if let Some(closed) = self.store.read()?.last_reconciled_day()?
+            && day <= closed
+        {
+            tracing::warn!(from = %day, through = %closed, "days already reconciled are closed; their daily steps are not run");
+            day = closed.succ_opt().unwrap_or(today);
+        }
         while day <= today {
             self.run_steps(day)?;
             self.record_run(day)?;
@@ -479,14 +487,13 @@ impl Engine {
         if day >= current {
             return Err(PipelineError::DayOpen { day, current });
         }
-        let files =
-            crate::outbound::regenerate_reconciliation(&mut self.store, &self.config, day)?;
+        let files = crate::outbound::regenerate_reconciliation(&mut self.store, &self.config, day)?;
         self.flush_outbox()?;
         let mut paths = Vec::new();
-        for (folder, name, content, new) in files {
-            let path = self.workspace.outbox(&folder).join(&name);
-            if !new {
-                outbox::write_atomic(&path, &content)
+        for file in files {
+            let path = self.workspace.outbox(&file.folder).join(&file.name);
+            if !file.new {
+                outbox::write_atomic(&path, &file.content)
                     .map_err(io("cannot write the reconciliation file", &path))?;
             }
             paths.push(path);

@@ -246,7 +246,11 @@ pub struct DayReconciliation {
 
 /// Builds `day`'s reconciliation from the store; an item or balance that does not tie out is
 /// an internal error (a reconciliation that does not add up is never written).
-pub fn build(tx: &Tx<'_>, config: &Config, day: NaiveDate) -> Result<DayReconciliation, StoreError> {
+pub fn build(
+    tx: &Tx<'_>,
+    config: &Config,
+    day: NaiveDate,
+) -> Result<DayReconciliation, StoreError> {
     let mut items = money_items(tx.money_parts(day)?);
     let mut charged: BTreeMap<(String, String), Parts> = BTreeMap::new();
     items.extend(ledger_items(day, tx.ledger_parts(day)?, &mut charged));
@@ -343,10 +347,9 @@ fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
         let key = (part.payment_row, part.invoice_no.clone());
         if last.as_ref() != Some(&key) {
             let (record_type, reason) = match (&part.reverses, part.kind) {
-                (Some(original), _) => (
-                    RecordType::Reversal,
-                    format!("reverses payment {original}"),
-                ),
+                (Some(original), _) => {
+                    (RecordType::Reversal, format!("reverses payment {original}"))
+                }
                 (None, PaymentKind::Direct) => (
                     RecordType::DirectPayment,
                     format!("paid to the creditor, matched by {}", part.matched_by),
@@ -380,7 +383,8 @@ fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
             Some(component) => item.to.add(component, part.amount_minor),
             None => {
                 item.overpaid_minor += part.amount_minor;
-                item.reason.push_str("; overpaid, to be refunded to the payer");
+                item.reason
+                    .push_str("; overpaid, to be refunded to the payer");
             }
         }
     }
@@ -602,7 +606,12 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 10, 5).unwrap()
     }
 
-    fn part(row: i64, invoice: Option<&str>, component: Option<Component>, amount: i64) -> MoneyPart {
+    fn part(
+        row: i64,
+        invoice: Option<&str>,
+        component: Option<Component>,
+        amount: i64,
+    ) -> MoneyPart {
         MoneyPart {
             payment_row: row,
             payment_id: format!("P{row}"),
@@ -678,7 +687,11 @@ mod tests {
             fees: 0,
             collection_costs: 2_000,
         };
-        summary.take(&item(RecordType::DirectPayment, Some(PaymentKind::Direct), direct));
+        summary.take(&item(
+            RecordType::DirectPayment,
+            Some(PaymentKind::Direct),
+            direct,
+        ));
         // A credit is not money: it lowers the balance, not the payout.
         summary.take(&item(
             RecordType::Credit,

@@ -104,11 +104,16 @@ impl Tx<'_> {
     }
 
     /// Business days before `before` whose reconciliation has not been queued, oldest first.
-    pub fn unreconciled_days_before(&self, before: NaiveDate) -> Result<Vec<NaiveDate>, StoreError> {
+    pub fn unreconciled_days_before(
+        &self,
+        before: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT day FROM business_days WHERE reconciled_at IS NULL AND day < ?1 ORDER BY day",
         )?;
-        let rows = stmt.query_map([before.to_string()], |r| date_column(&r.get::<_, String>(0)?))?;
+        let rows = stmt.query_map([before.to_string()], |r| {
+            date_column(&r.get::<_, String>(0)?)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -210,9 +215,7 @@ impl Tx<'_> {
                     original_payment_id,
                 }
             } else {
-                SuspenseMove::Received {
-                    reason: r.get(13)?,
-                }
+                SuspenseMove::Received { reason: r.get(13)? }
             };
             Ok(SuspenseEntry {
                 payment_row: r.get(0)?,

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use kravflyt::domain::FileKind;
 use kravflyt::parse::columns::columns_of;
 use kravflyt::receipt::RECEIPT_COLUMNS;
+use kravflyt::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
 
 use crate::support::repo;
 
@@ -330,36 +331,69 @@ fn receipts_md_lists_the_receipt_columns_in_order() {
     assert_eq!(numbers, expected, "the `#` column of the table in {path}");
 }
 
-/// Every CSV receipt quoted in the docs has the current header, and every row has as many
-/// fields as the header: an example written before a column was added fails here.
+/// Every CSV receipt (and reconciliation file) quoted in the docs has the current header, and
+/// every row has as many fields as the header: an example written before a column was added
+/// fails here.
 #[test]
 fn receipt_examples_in_the_docs_have_the_current_columns() {
     let header = RECEIPT_COLUMNS.join(";");
+    let reconciliation_header = RECONCILIATION_COLUMNS.join(";");
+    let record_types: Vec<String> = RecordType::ALL
+        .iter()
+        .map(|t| format!("{};", t.as_str()))
+        .collect();
     let mut examples = 0;
-    for path in ["README.md", "docs/receipts.md"] {
+    let mut reconciliation_examples = 0;
+    for path in ["README.md", "docs/receipts.md", "docs/outbound.md"] {
         let text = read(path);
         let mut block: Option<Vec<&str>> = None;
+        let mut in_reconciliation = false;
         for line in text.lines() {
             match &mut block {
+                None if line.starts_with("record_type;date;") => {
+                    assert_eq!(
+                        line, reconciliation_header,
+                        "a reconciliation example in {path} has an outdated header"
+                    );
+                    block = Some(vec![line]);
+                    in_reconciliation = true;
+                }
                 None if line.starts_with("record_type;") => {
                     assert_eq!(
                         line, header,
                         "a receipt example in {path} has an outdated header"
                     );
                     block = Some(vec![line]);
+                    in_reconciliation = false;
                 }
-                Some(lines) if line.starts_with("file;") || line.starts_with("error;") => {
+                Some(lines)
+                    if !in_reconciliation
+                        && (line.starts_with("file;") || line.starts_with("error;")) =>
+                {
+                    lines.push(line);
+                }
+                Some(lines)
+                    if in_reconciliation && record_types.iter().any(|t| line.starts_with(t)) =>
+                {
                     lines.push(line);
                 }
                 Some(lines) => {
                     check_example(path, &lines.join("\n"));
-                    examples += 1;
+                    if in_reconciliation {
+                        reconciliation_examples += 1;
+                    } else {
+                        examples += 1;
+                    }
                     block = None;
                 }
                 None => {}
             }
         }
     }
+    assert!(
+        reconciliation_examples >= 2,
+        "found only {reconciliation_examples} reconciliation examples"
+    );
     assert!(examples >= 3, "found only {examples} receipt examples");
 
     // XML receipts: the `file` row's columns as children of `receipt`, the `error` row's as
@@ -396,20 +430,20 @@ fn receipt_examples_in_the_docs_have_the_current_columns() {
     );
 }
 
+/// Every row of a quoted CSV example has as many fields as its header.
 fn check_example(path: &str, example: &str) {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
         .flexible(true)
         .from_reader(example.as_bytes());
+    let columns = reader.headers().expect("a header").len();
     for record in reader.records() {
-        let record = record.unwrap_or_else(|e| panic!("a receipt example in {path}: {e}"));
+        let record = record.unwrap_or_else(|e| panic!("an example in {path}: {e}"));
         assert_eq!(
             record.len(),
-            RECEIPT_COLUMNS.len(),
-            "a receipt example row in {path} has {} fields, the header {}: {:?}",
+            columns,
+            "an example row in {path} has {} fields, the header {columns}: {record:?}",
             record.len(),
-            RECEIPT_COLUMNS.len(),
-            record
         );
     }
 }
