@@ -388,3 +388,53 @@ fn a_file_over_the_size_limit_is_rejected_whole_without_being_read() {
     assert_eq!(rows[1]["code"], "file_too_large");
     assert_eq!(ws.names_under("rejected"), ["nordlys/big.csv"]);
 }
+
+/// SPEC §7 and issue 6: the daemon's daily run takes the steps of every day it missed, in
+/// order, each followed by the reconciliation of the days before it.
+#[test]
+fn the_daemon_catches_up_missed_days_and_reconciles_each_closed_one() {
+    let ws = Workspace::new();
+    // The shipped time zone: the daemon's "today".
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Oslo)
+        .date_naive();
+    let day = |back: i64| today - chrono::Duration::days(back);
+    ws.drop_file("nordlys", "f.csv", invoices(&[("1", "100,00")]));
+    ws.process(&day(3).to_string());
+    let reconciled = |d: chrono::NaiveDate| {
+        ws.var().join(format!(
+            "outbox/_agency/reconciliation-{}.csv",
+            d.format("%Y%m%d")
+        ))
+    };
+    assert!(!reconciled(day(3)).exists(), "the day is not over yet");
+
+    let daemon = Daemon::start(&ws);
+    // Whatever the hour, the daemon's last due day is yesterday or today, so it runs the
+    // steps of day -2 and day -1 at least, and with them closes day -3 and day -2.
+    wait_for(|| reconciled(day(3)).exists() && reconciled(day(2)).exists());
+    assert_eq!(daemon.terminate().code(), Some(0));
+    let nordlys = ws.outbox_file(
+        "nordlys",
+        &format!("reconciliation-{}.csv", day(3).format("%Y%m%d")),
+    );
+    let summary = nordlys
+        .lines()
+        .find(|l| l.starts_with("summary;"))
+        .expect("a summary row");
+    let fields: Vec<&str> = summary.rsplitn(3, ';').collect();
+    let (end, start) = (fields[0], fields[1]);
+    assert_eq!(start, "0,00", "{summary}");
+    assert!(
+        summary.contains("new claims 100,00") && summary.contains(&format!("= {end}\"")),
+        "the new claim (with its interest and fees) moves the open balance: {summary}"
+    );
+    // A closed day stays closed.
+    let refused = ws.run(&["process", "--as-of", &day(3).to_string()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("is closed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
