@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use crate::config::{ActsFor, Config, CsvDialect, Sender};
 use crate::domain::OutboundDialect;
 use crate::money::format_minor;
-use crate::receipt::{neutralise, write_csv};
+use crate::receipt::{neutralise, write_csv, xml_escape};
 use crate::store::{LetterRow, StatusRow, Store, StoreError, Tx};
 use crate::workspace::AGENCY_FOLDER;
 
@@ -87,8 +87,8 @@ pub fn queue_reports(
         };
         let seq = next_seq(&tx, &format!("status_seq:{}", sender.id))?;
         let stem = format!("status-{}-{seq}", business_date.format("%Y%m%d"));
-        let table = |separator| status_table(&rows, separator);
-        for (ext, content) in render(sender, &table, "status", "event") {
+        let table = |cells| status_table(&rows, cells);
+        for (ext, content) in render(sender, &table, "status", "row") {
             tx.insert_outbox(
                 &sender.id,
                 &format!("{stem}.{ext}"),
@@ -108,7 +108,14 @@ pub fn queue_reports(
         let name = format!("letters-{}-{seq}.csv", business_date.format("%Y%m%d"));
         let dialect = CsvDialect::default();
         let content = csv_bytes(
-            &letters_table(&letters, config, dialect.decimal_separator),
+            &letters_table(
+                &letters,
+                config,
+                Cells {
+                    separator: dialect.decimal_separator,
+                    csv: true,
+                },
+            ),
             &dialect,
         );
         tx.insert_outbox(AGENCY_FOLDER, &name, "letters", &content, None, &now)?;
@@ -134,11 +141,29 @@ fn next_seq(tx: &Tx<'_>, key: &str) -> Result<i64, StoreError> {
 /// A file's columns and rows, rendered as CSV or XML.
 pub(crate) type Table = (Vec<&'static str>, Vec<Vec<String>>);
 
-fn amount(minor: i64, separator: char) -> String {
-    format_minor(minor, separator)
+/// How a file's cells are written: amounts with the file's decimal separator; text guarded
+/// against spreadsheet formulas in CSV only (XML readers get the value as it is).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cells {
+    pub separator: char,
+    pub csv: bool,
 }
 
-fn status_table(rows: &[StatusRow], separator: char) -> Table {
+impl Cells {
+    pub fn amount(&self, minor: i64) -> String {
+        format_minor(minor, self.separator)
+    }
+
+    pub fn text(&self, text: &str) -> String {
+        if self.csv {
+            neutralise(text)
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn status_table(rows: &[StatusRow], cells: Cells) -> Table {
     let body = rows
         .iter()
         .map(|r| {
@@ -147,25 +172,23 @@ fn status_table(rows: &[StatusRow], separator: char) -> Table {
                 r.event_date.clone(),
                 r.creditor_id.clone(),
                 r.case_no.clone(),
-                neutralise(r.invoice_no.as_deref().unwrap_or("")),
+                cells.text(r.invoice_no.as_deref().unwrap_or("")),
                 r.event.clone(),
                 r.state.clone(),
-                r.amount_minor
-                    .map(|a| amount(a, separator))
-                    .unwrap_or_default(),
-                amount(r.principal_open, separator),
-                amount(r.interest_open, separator),
-                amount(r.fees_open, separator),
-                amount(r.total_open, separator),
+                r.amount_minor.map(|a| cells.amount(a)).unwrap_or_default(),
+                cells.amount(r.principal_open),
+                cells.amount(r.interest_open),
+                cells.amount(r.fees_open),
+                cells.amount(r.total_open),
                 r.deadline.clone().unwrap_or_default(),
-                neutralise(&r.reason),
+                cells.text(&r.reason),
             ]
         })
         .collect();
     (STATUS_COLUMNS.to_vec(), body)
 }
 
-fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table {
+fn letters_table(rows: &[LetterRow], config: &Config, cells: Cells) -> Table {
     let body = rows
         .iter()
         .map(|l| {
@@ -176,23 +199,23 @@ fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table 
                 l.letter_id.to_string(),
                 l.case_no.clone(),
                 l.creditor_id.clone(),
-                neutralise(&creditor_name),
+                cells.text(&creditor_name),
                 l.step.clone(),
-                neutralise(&l.debtor_name),
-                neutralise(&l.address),
-                neutralise(&l.postcode),
-                neutralise(&l.city),
+                cells.text(&l.debtor_name),
+                cells.text(&l.address),
+                cells.text(&l.postcode),
+                cells.text(&l.city),
                 l.country.clone(),
                 l.reference.clone(),
-                neutralise(&l.account),
+                cells.text(&l.account),
                 l.currency.clone(),
-                amount(l.principal_minor, separator),
-                amount(l.interest_minor, separator),
-                l.interest_rate.replace('.', &separator.to_string()),
+                cells.amount(l.principal_minor),
+                cells.amount(l.interest_minor),
+                l.interest_rate.replace('.', &cells.separator.to_string()),
                 l.interest_from.clone().unwrap_or_default(),
-                amount(l.fees_minor, separator),
-                amount(l.collection_costs_minor, separator),
-                amount(l.total_minor, separator),
+                cells.amount(l.fees_minor),
+                cells.amount(l.collection_costs_minor),
+                cells.amount(l.total_minor),
                 l.deadline.clone(),
             ]
         })
@@ -202,13 +225,6 @@ fn letters_table(rows: &[LetterRow], config: &Config, separator: char) -> Table 
 
 pub(crate) fn csv_bytes((columns, rows): &Table, dialect: &CsvDialect) -> Vec<u8> {
     write_csv(columns, rows, dialect)
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn xml_bytes((columns, rows): &Table, root: &str, item: &str) -> Vec<u8> {
@@ -230,19 +246,36 @@ fn xml_bytes((columns, rows): &Table, root: &str, item: &str) -> Vec<u8> {
 }
 
 /// A sender's file in its dialect: CSV, and XML as well where it reads XML. `table` builds
-/// the rows with amounts in a decimal separator: the sender's for CSV, a point for XML.
+/// the rows for a kind of cells: the sender's decimal separator and formula guard for CSV, a
+/// point and the plain text for XML.
 pub(crate) fn render(
     sender: &Sender,
-    table: &dyn Fn(char) -> Table,
+    table: &dyn Fn(Cells) -> Table,
     root: &str,
     item: &str,
 ) -> Vec<(&'static str, Vec<u8>)> {
     let mut files = vec![(
         "csv",
-        csv_bytes(&table(sender.csv.decimal_separator), &sender.csv),
+        csv_bytes(
+            &table(Cells {
+                separator: sender.csv.decimal_separator,
+                csv: true,
+            }),
+            &sender.csv,
+        ),
     )];
     if sender.writes == OutboundDialect::Xml {
-        files.push(("xml", xml_bytes(&table('.'), root, item)));
+        files.push((
+            "xml",
+            xml_bytes(
+                &table(Cells {
+                    separator: '.',
+                    csv: false,
+                }),
+                root,
+                item,
+            ),
+        ));
     }
     files
 }
@@ -318,4 +351,54 @@ fn queue_day(
     }
     tx.mark_reconciled(day, &now)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(invoice_no: &str) -> StatusRow {
+        StatusRow {
+            event_id: 1,
+            event_date: "2026-10-01".into(),
+            creditor_id: "923609016".into(),
+            case_no: "2026-000001".into(),
+            invoice_no: Some(invoice_no.into()),
+            event: "registered".into(),
+            state: "registered".into(),
+            amount_minor: Some(-125_000),
+            principal_open: 125_000,
+            interest_open: 0,
+            fees_open: 0,
+            total_open: 125_000,
+            deadline: None,
+            reason: "=cmd|' /C calc'!A0".into(),
+        }
+    }
+
+    #[test]
+    fn formulas_are_guarded_in_csv_and_left_as_they_are_in_xml() {
+        let csv = status_table(
+            &[row("-A17")],
+            Cells {
+                separator: ',',
+                csv: true,
+            },
+        );
+        assert_eq!(csv.1[0][4], "'-A17");
+        assert_eq!(csv.1[0][13], "'=cmd|' /C calc'!A0");
+        // Amounts are numbers, never guarded.
+        assert_eq!(csv.1[0][7], "-1250,00");
+        let xml = status_table(
+            &[row("-A17")],
+            Cells {
+                separator: '.',
+                csv: false,
+            },
+        );
+        assert_eq!(xml.1[0][4], "-A17");
+        assert_eq!(xml.1[0][7], "-1250.00");
+        let bytes = String::from_utf8(xml_bytes(&xml, "status", "row")).unwrap();
+        assert!(bytes.contains("<reason>=cmd|&apos; /C calc&apos;!A0</reason>"));
+    }
 }

@@ -179,7 +179,8 @@ pub fn neutralise(text: &str) -> String {
     }
 }
 
-fn xml_escape(text: &str) -> String {
+/// Escapes text for XML; characters XML 1.0 cannot carry become U+FFFD.
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -15,8 +15,7 @@ use chrono::NaiveDate;
 use crate::config::{ActsFor, Config, CsvDialect};
 use crate::domain::{Component, EventKind, PaymentKind};
 use crate::money::format_minor;
-use crate::outbound::{Table, csv_bytes, render};
-use crate::receipt::neutralise;
+use crate::outbound::{Cells, Table, csv_bytes, render};
 use crate::store::{
     LedgerPart, MoneyPart, OpenBalance, StoreError, SuspenseEntry, SuspenseMove, Tx,
 };
@@ -492,23 +491,23 @@ pub fn file_stem(day: NaiveDate) -> String {
     format!("reconciliation-{}", day.format("%Y%m%d"))
 }
 
-fn item_row(item: &Item, separator: char) -> Vec<String> {
-    let a = |minor: i64| format_minor(minor, separator);
+fn item_row(item: &Item, cells: Cells) -> Vec<String> {
+    let a = |minor: i64| cells.amount(minor);
     vec![
         item.record_type.as_str().to_owned(),
         item.date.to_string(),
-        neutralise(&item.payment_id),
+        cells.text(&item.payment_id),
         item.case_no.clone(),
         item.creditor_id.clone().unwrap_or_default(),
-        neutralise(item.invoice_no.as_deref().unwrap_or("")),
-        neutralise(&item.reference),
+        cells.text(item.invoice_no.as_deref().unwrap_or("")),
+        cells.text(&item.reference),
         a(item.amount_minor),
         a(item.to.principal),
         a(item.to.interest),
         a(item.to.fees),
         a(item.to.collection_costs),
         a(item.overpaid_minor),
-        neutralise(&item.reason),
+        cells.text(&item.reason),
         String::new(),
         String::new(),
         String::new(),
@@ -517,8 +516,8 @@ fn item_row(item: &Item, separator: char) -> Vec<String> {
     ]
 }
 
-fn summary_row(day: NaiveDate, summary: &Summary, separator: char) -> Vec<String> {
-    let a = |minor: i64| format_minor(minor, separator);
+fn summary_row(day: NaiveDate, summary: &Summary, cells: Cells) -> Vec<String> {
+    let a = |minor: i64| cells.amount(minor);
     vec![
         RecordType::Summary.as_str().to_owned(),
         day.to_string(),
@@ -533,7 +532,7 @@ fn summary_row(day: NaiveDate, summary: &Summary, separator: char) -> Vec<String
         a(summary.allocated.fees),
         a(summary.allocated.collection_costs),
         a(summary.overpaid_minor),
-        summary.reason(separator),
+        summary.reason(cells.separator),
         a(summary.creditor_share_minor),
         a(summary.agency_share_minor),
         a(summary.net_payout_minor),
@@ -545,7 +544,7 @@ fn summary_row(day: NaiveDate, summary: &Summary, separator: char) -> Vec<String
 impl DayReconciliation {
     /// The rows for creditors `only` (a sender's), or for everyone with the per-currency
     /// totals (the agency's).
-    fn table(&self, only: Option<&[String]>, separator: char) -> Table {
+    fn table(&self, only: Option<&[String]>, cells: Cells) -> Table {
         let mine = |creditor: &Option<String>| match (only, creditor) {
             (None, _) => true,
             (Some(list), Some(c)) => list.contains(c),
@@ -555,20 +554,16 @@ impl DayReconciliation {
             .items
             .iter()
             .filter(|i| mine(&i.creditor_id))
-            .map(|i| item_row(i, separator))
+            .map(|i| item_row(i, cells))
             .collect();
         rows.extend(
             self.summaries
                 .iter()
                 .filter(|s| mine(&s.creditor_id))
-                .map(|s| summary_row(self.day, s, separator)),
+                .map(|s| summary_row(self.day, s, cells)),
         );
         if only.is_none() {
-            rows.extend(
-                self.totals
-                    .iter()
-                    .map(|s| summary_row(self.day, s, separator)),
-            );
+            rows.extend(self.totals.iter().map(|s| summary_row(self.day, s, cells)));
         }
         (RECONCILIATION_COLUMNS.to_vec(), rows)
     }
@@ -583,7 +578,7 @@ impl DayReconciliation {
                 continue;
             };
             let creditors: Vec<String> = creditors.iter().cloned().collect();
-            let table = |separator| self.table(Some(&creditors), separator);
+            let table = |cells| self.table(Some(&creditors), cells);
             for (ext, content) in render(sender, &table, "reconciliation", "row") {
                 files.push((sender.id.clone(), format!("{stem}.{ext}"), content));
             }
@@ -592,7 +587,16 @@ impl DayReconciliation {
         files.push((
             AGENCY_FOLDER.to_owned(),
             format!("{stem}.csv"),
-            csv_bytes(&self.table(None, dialect.decimal_separator), &dialect),
+            csv_bytes(
+                &self.table(
+                    None,
+                    Cells {
+                        separator: dialect.decimal_separator,
+                        csv: true,
+                    },
+                ),
+                &dialect,
+            ),
         ));
         files
     }

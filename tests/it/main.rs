@@ -7,5 +7,6 @@ mod intake;
 mod public_files;
 mod reference_vectors;
 mod scenarios;
+mod schemas;
 mod support;
 mod tidy;
