@@ -317,13 +317,14 @@ fn apply_credit_note(
 /// Nothing of the claims is left: unpaid fees, costs and interest are written off and the case
 /// closes `credited` (SPEC §6.2).
 pub fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Result<(), StoreError> {
-    let balance = tx.case_balance(case_id)?;
-    let charges = [
-        (Component::Interest, balance.interest),
-        (Component::Fee, balance.fees),
-        (Component::CollectionCost, balance.collection_costs),
-    ];
-    let written_off: i64 = charges.iter().map(|(_, amount)| amount).sum();
+    // Written off item by item (per invoice and component), as they were charged: a payment
+    // that arrives later finds nothing open on any invoice and is overpaid whole.
+    let charges: Vec<_> = tx
+        .open_items(case_id)?
+        .into_iter()
+        .filter(|item| item.component != Component::Principal)
+        .collect();
+    let written_off: i64 = charges.iter().map(|item| item.open_minor).sum();
     if written_off != 0 {
         let event_id = tx.insert_event(&NewEvent {
             case_id,
@@ -335,13 +336,13 @@ pub fn close_credited(tx: &Tx<'_>, ctx: ApplyContext<'_>, case_id: i64) -> Resul
             detail: "the claims were credited in full; unpaid fees, costs and interest are written off",
             file_id: ctx.file_id,
         })?;
-        for (component, amount) in charges.into_iter().filter(|(_, a)| *a != 0) {
+        for item in &charges {
             tx.insert_posting(
                 case_id,
-                None,
+                item.invoice_id,
                 ctx.business_date,
-                component,
-                -amount,
+                item.component,
+                -item.open_minor,
                 event_id,
             )?;
         }

@@ -5,6 +5,7 @@ mod crash;
 mod docs;
 mod intake;
 mod public_files;
+mod reconciliation;
 mod reference_vectors;
 mod scenarios;
 mod schemas;
