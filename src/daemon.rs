@@ -202,40 +202,42 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         let business_date = match engine.business_date_now() {
             Ok(date) => date,
             Err(e) => {
-                backoff.failed(&e.to_string());
+                backoff.failed(vec![e.to_string()]);
                 engine.config.today()
             }
         };
         let stop = || shutdown.requested();
+        let mut failures: Vec<String> = Vec::new();
         if backoff.failing() {
             // After a failure, finish what it interrupted (moves, files left in work/, the
             // outbox) before taking new files.
             if let Err(e) = engine.recover(business_date) {
-                backoff.failed(&e.to_string());
+                failures.push(e.to_string());
             }
         }
         if let Err(e) = engine.catch_up_steps(engine.config.last_due_run_day()) {
-            backoff.failed(&e.to_string());
+            failures.push(e.to_string());
         }
         let next_change = match engine.intake_pass(business_date, &stop) {
-            Ok(pass) if pass.failures.is_empty() => {
-                backoff.reset();
-                if let Err(e) = engine.report(business_date) {
-                    backoff.failed(&e.to_string());
-                }
-                pass.scan.next_change
-            }
             Ok(pass) => {
-                backoff.failed(&pass.failures.join("; "));
+                failures.extend(pass.failures);
+                if let Err(e) = engine.report(business_date) {
+                    failures.push(e.to_string());
+                }
                 pass.scan.next_change
             }
             Err(e) => {
                 // Disk, permissions, a locked database: logged once per cause, retried with
                 // back-off; the daemon keeps running.
-                backoff.failed(&e.to_string());
+                failures.push(e.to_string());
                 None
             }
         };
+        if failures.is_empty() {
+            backoff.reset();
+        } else {
+            backoff.failed(failures);
+        }
         let mut wait = backoff.delay().unwrap_or(scan_interval);
         if let Some(at) = next_change {
             let until = (at - crate::intake::now_utc()).to_std().unwrap_or_default();
@@ -294,19 +296,21 @@ fn watch_inboxes(engine: &Engine, wake: mpsc::Sender<()>) -> Option<notify::Reco
     Some(watcher)
 }
 
-/// Exponential back-off after infrastructure failures, logging each distinct cause once.
+/// Exponential back-off after infrastructure failures, logging each distinct cause once per
+/// failing streak (a full disk retried every minute is one log line, not sixty an hour).
 #[derive(Debug, Default)]
 struct Backoff {
     failures: u32,
-    last_cause: Option<String>,
+    logged: std::collections::BTreeSet<String>,
 }
 
 impl Backoff {
-    fn failed(&mut self, cause: &str) {
+    fn failed(&mut self, causes: Vec<String>) {
         self.failures += 1;
-        if self.last_cause.as_deref() != Some(cause) {
-            tracing::error!(error = %cause, "processing failed; retrying with back-off");
-            self.last_cause = Some(cause.to_owned());
+        for cause in causes {
+            if self.logged.insert(cause.clone()) {
+                tracing::error!(error = %cause, "processing failed; retrying with back-off");
+            }
         }
     }
 
@@ -319,7 +323,7 @@ impl Backoff {
             tracing::info!("processing works again");
         }
         self.failures = 0;
-        self.last_cause = None;
+        self.logged.clear();
     }
 
     fn delay(&self) -> Option<Duration> {
@@ -348,8 +352,8 @@ mod tests {
     fn backoff_grows_and_resets() {
         let mut b = Backoff::default();
         assert_eq!(b.delay(), None);
-        b.failed("disk full");
-        b.failed("disk full");
+        b.failed(vec!["disk full".to_owned()]);
+        b.failed(vec!["disk full".to_owned()]);
         assert_eq!(b.delay(), Some(Duration::from_secs(4)));
         b.reset();
         assert_eq!(b.delay(), None);

@@ -217,6 +217,7 @@ pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option
         tracing::warn!(sender = %ready.sender, file = %ready.name, "a file of the same name is still in work/; claiming it later");
         return Ok(None);
     }
+    crate::faults::check(&target)?;
     match fs::rename(&ready.path, &target) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -39,6 +39,7 @@ pub mod outbound;
 pub mod reconciliation;
 
 // State and the edges.
+pub mod faults;
 pub mod store;
 pub mod intake;
 pub mod outbox;

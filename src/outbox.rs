@@ -55,6 +55,7 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
         .unwrap_or_default();
     // A dot name: consumers' and our own ignore patterns skip it while it is being written.
     let temp = dir.join(format!(".{name}.{}{TEMP_SUFFIX}", std::process::id()));
+    crate::faults::check(path)?;
     let result = (|| {
         let mut options = OpenOptions::new();
         options.write(true).create(true).truncate(true);

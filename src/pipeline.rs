@@ -92,7 +92,9 @@ impl Pass {
         match engine.process_claimed(claimed, business_date) {
             Ok(outcome) => self.outcomes.push(outcome),
             Err(e) => {
-                tracing::error!(sender = %claimed.sender, file = %claimed.name, error = %e, "the file could not be processed; it stays in work/ and is retried");
+                // Logged once per cause by the caller (`process` prints it; the daemon's
+                // back-off logs each new cause once), not again on every retry.
+                tracing::debug!(sender = %claimed.sender, file = %claimed.name, error = %e, "the file could not be processed; it stays in work/ and is retried");
                 self.failures
                     .push(format!("{}/{}: {e}", claimed.sender, claimed.name));
             }
@@ -215,7 +217,7 @@ impl Engine {
                 Ok(None) => continue,
                 Err(e) => {
                     // Permissions or a full disk: the file stays in the inbox and is retried.
-                    tracing::error!(sender = %file.sender, file = %file.name, error = %e, "cannot claim the file; it stays in the inbox");
+                    tracing::debug!(sender = %file.sender, file = %file.name, error = %e, "cannot claim the file; it stays in the inbox");
                     pass.failures
                         .push(format!("{}/{}: cannot claim: {e}", file.sender, file.name));
                     continue;
@@ -358,7 +360,11 @@ impl Engine {
         let tx = self.store.write()?;
         tx.mark_moved(file_id)?;
         tx.commit()?;
-        outbox::flush(&mut self.store, &self.workspace)?;
+        // The file is done; a receipt the disk refuses now stays queued and is written by the
+        // next flush, which reports the failure (the file must not be retried for it).
+        if let Err(e) = outbox::flush(&mut self.store, &self.workspace) {
+            tracing::debug!(error = %e, "outbound files stay queued");
+        }
         tracing::info!(
             sender = %sender.id,
             file = %claimed.name,
@@ -385,6 +391,16 @@ impl Engine {
     ) -> Result<(), PipelineError> {
         let dir = to.parent().unwrap_or(self.workspace.root());
         fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
+        crate::faults::check(to).map_err(io("cannot move the file to", to))?;
+        // An upload keeps the mode the sender's SFTP session gave it; the archived copy holds
+        // personal data and is for the agency only (set before the move, so a crash between
+        // the two leaves no readable copy in archive/).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(from, fs::Permissions::from_mode(0o640))
+                .map_err(io("cannot restrict the permissions of", from))?;
+        }
         fs::rename(from, to).map_err(io("cannot move the file to", to))?;
         outbox::sync_dir(dir).map_err(io("cannot sync", dir))?;
         Ok(())

@@ -76,6 +76,24 @@ impl Store {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
+        // The database holds debtors' names, addresses and identity numbers: only the owner
+        // reads it. SQLite gives its -wal and -shm files the database file's mode.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| StoreError::Open {
+                    path: shown.clone(),
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                        Some(e.to_string()),
+                    ),
+                })?;
+        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -146,6 +164,21 @@ impl Store {
 
     /// Starts a write transaction (`BEGIN IMMEDIATE`).
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
+        if let Err(e) = crate::faults::check(Path::new(&self.path)) {
+            // What SQLite reports when the disk under the database is full or read-only.
+            let (code, words) = match e.raw_os_error() {
+                Some(28) => (rusqlite::ffi::SQLITE_FULL, "database or disk is full"),
+                Some(30) | Some(13) => (
+                    rusqlite::ffi::SQLITE_READONLY,
+                    "attempt to write a readonly database",
+                ),
+                _ => (rusqlite::ffi::SQLITE_IOERR, "disk I/O error"),
+            };
+            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                Some(words.to_owned()),
+            )));
+        }
         Ok(Tx {
             tx: self
                 .conn

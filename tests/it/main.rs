@@ -3,6 +3,7 @@
 mod cli;
 mod crash;
 mod docs;
+mod faults;
 mod intake;
 mod public_files;
 mod reconciliation;
