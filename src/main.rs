@@ -56,6 +56,15 @@ enum Command {
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
     },
+    /// Copy the database to PATH while kravflyt runs (SQLite online backup), checked and
+    /// written atomically. Example: kravflyt backup /backup/kravflyt-2026-11-23.db
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: PathBuf,
+    },
+    /// Check the database: SQLite integrity, foreign keys, allocations, postings, and that
+    /// every reconciled day rebuilds to the files that were written. Exit 1 on any problem.
+    Verify,
     /// Dry run: print the receipt SENDER would get for FILE; changes nothing.
     Check {
         #[arg(long)]
@@ -236,6 +245,50 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { path } => {
+            let config = load_config(&cli)?;
+            open_existing_store(&config)?;
+            if path.exists() {
+                bail!(
+                    "{} exists already; a backup never overwrites a file: choose a new name",
+                    path.display()
+                );
+            }
+            let mut engine = pipeline::Engine::open(config)?;
+            let summary = engine.backup(path)?;
+            println!(
+                "{}: {} pages, {} bytes, integrity ok",
+                path.display(),
+                summary.pages,
+                summary.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify => {
+            let config = load_config(&cli)?;
+            open_existing_store(&config)?;
+            let mut engine = pipeline::Engine::open(config)?;
+            let mut failed = false;
+            for (check, problems) in engine.verify()? {
+                if problems.is_empty() {
+                    println!("ok      {check}");
+                } else {
+                    failed = true;
+                    println!("FAILED  {check}");
+                    for problem in problems.iter().take(20) {
+                        println!("        {problem}");
+                    }
+                    if problems.len() > 20 {
+                        println!("        … and {} more", problems.len() - 20);
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Check { sender, file } => {
             let config = load_config(&cli)?;

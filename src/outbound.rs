@@ -353,6 +353,27 @@ fn queue_day(
     Ok(out)
 }
 
+/// `kravflyt verify`: the files of a reconciled day rebuilt from the store, compared with what
+/// was written; returns one line per file that differs or is missing from the outbox.
+pub fn reconciliation_differences(
+    tx: &Tx<'_>,
+    config: &Config,
+    day: NaiveDate,
+) -> Result<Vec<String>, StoreError> {
+    let reconciliation = crate::reconciliation::build(tx, config, day)?;
+    let mut problems = Vec::new();
+    for (folder, name, content) in reconciliation.files(config) {
+        match tx.outbox_content(&folder, &name)? {
+            Some(before) if before == content => {}
+            Some(_) => problems.push(format!(
+                "{folder}/{name}: the store now gives other content than was written"
+            )),
+            None => problems.push(format!("{folder}/{name}: never queued")),
+        }
+    }
+    Ok(problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

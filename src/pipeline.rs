@@ -517,6 +517,46 @@ impl Engine {
         Ok(paths)
     }
 
+    /// `kravflyt verify`: SQLite's integrity and foreign-key checks, then the ledger's own
+    /// promises — allocations add up to their payments, payments' postings agree with their
+    /// allocations, every reconciled day rebuilds to the bytes that were written. Returns each
+    /// check's name with its problems (empty: passed).
+    pub fn verify(&mut self) -> Result<Vec<(&'static str, Vec<String>)>, PipelineError> {
+        let mut checks = vec![
+            ("sqlite integrity_check", self.store.integrity_problems()?),
+            ("foreign keys", self.store.foreign_key_problems()?),
+        ];
+        let tx = self.store.read()?;
+        checks.push((
+            "allocations add up to their payments",
+            tx.unbalanced_allocations()?,
+        ));
+        checks.push((
+            "payments' postings agree with their allocations",
+            tx.postings_disagreeing_with_allocations()?,
+        ));
+        let mut differences = Vec::new();
+        for day in tx.reconciled_days()? {
+            match crate::outbound::reconciliation_differences(&tx, &self.config, day) {
+                Ok(found) => differences.extend(found),
+                Err(e) => differences.push(format!("{day}: {e}")),
+            }
+        }
+        checks.push((
+            "reconciled days rebuild byte for byte and tie out",
+            differences,
+        ));
+        Ok(checks)
+    }
+
+    /// `kravflyt backup PATH`: an online copy of the database (the daemon may keep running).
+    pub fn backup(
+        &mut self,
+        dest: &std::path::Path,
+    ) -> Result<crate::store::BackupSummary, PipelineError> {
+        Ok(self.store.backup_to(dest)?)
+    }
+
     /// Queues status files for new events and a letters file for new letters, dated
     /// `business_date`, then writes them.
     pub fn report(&mut self, business_date: NaiveDate) -> Result<(), PipelineError> {

@@ -7,6 +7,7 @@
 mod cases;
 mod files;
 mod instructions;
+mod maintenance;
 mod outbox;
 mod payments;
 mod reconciliation;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
 pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
+pub use maintenance::BackupSummary;
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, modules per area (ripgrep's layout).
 
+mod backup;
 mod cli;
 mod crash;
 mod docs;

@@ -1,0 +1,150 @@
+//! Keeping the database safe: online backups and the checks `kravflyt verify` runs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Store, StoreError, Tx, date_column};
+
+/// What a backup copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSummary {
+    pub pages: i64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Copies the database to `dest` with SQLite's online backup (a consistent snapshot, while
+    /// other connections keep reading and writing), checks the copy's integrity, and makes it
+    /// appear under `dest` only when complete.
+    pub fn backup_to(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
+        let shown = dest.display().to_string();
+        let temp = dest.with_file_name(format!(
+            ".{}.kravflyt-tmp",
+            dest.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_file(&temp);
+        let open_error = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
+        {
+            let mut copy = Connection::open_with_flags(
+                &temp,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            )
+            .map_err(open_error)?;
+            {
+                let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+                // Steps of 1024 pages let the daemon's writers in between; a change made
+                // meanwhile restarts the copy, so what lands is one consistent snapshot.
+                backup.run_to_completion(1024, Duration::from_millis(10), None)?;
+            }
+            let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                let _ = std::fs::remove_file(&temp);
+                return Err(StoreError::Damaged {
+                    path: shown,
+                    detail: format!("the copy fails its integrity check: {check}"),
+                });
+            }
+            // A single file, readable without its -wal.
+            copy.pragma_update(None, "journal_mode", "DELETE")?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600));
+        }
+        let io_error = |e: std::io::Error| StoreError::Open {
+            path: shown.clone(),
+            source: rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                Some(e.to_string()),
+            ),
+        };
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(io_error)?;
+        std::fs::rename(&temp, dest).map_err(io_error)?;
+        let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        Ok(BackupSummary { pages, bytes })
+    }
+
+    /// Rows whose references point nowhere (`PRAGMA foreign_key_check`), as text.
+    pub fn foreign_key_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(format!(
+                "{} row {} refers to a missing {} row",
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                r.get::<_, String>(2)?
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx<'_> {
+    /// Matched payments whose allocation rows do not add up to the payment.
+    pub fn unbalanced_allocations(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT p.sender, p.payment_id, p.amount_minor, COALESCE(SUM(a.amount_minor), 0)
+             FROM payments p LEFT JOIN allocations a ON a.payment_id = p.id
+             WHERE p.case_id IS NOT NULL
+             GROUP BY p.id
+             HAVING COALESCE(SUM(a.amount_minor), 0) <> p.amount_minor",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(format!(
+                "payment {}/{} of {} minor units has allocations summing to {}",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Cases whose postings of payments disagree with the allocations of those payments.
+    pub fn postings_disagreeing_with_allocations(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT c.case_no, posted, allocated FROM (
+                 SELECT p.case_id,
+                        -SUM(p.amount_minor) AS posted
+                 FROM postings p JOIN case_events e ON e.id = p.event_id
+                 WHERE e.kind IN ('payment', 'payment_reversed')
+                 GROUP BY p.case_id) x
+             JOIN (SELECT a.case_id, SUM(a.amount_minor) AS allocated
+                   FROM allocations a WHERE a.component <> 'overpaid' AND a.case_id IS NOT NULL
+                   GROUP BY a.case_id) y ON y.case_id = x.case_id
+             JOIN cases c ON c.id = x.case_id
+             WHERE posted <> allocated",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(format!(
+                "case {}: payments posted {} but allocated {} minor units",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every reconciled business day, oldest first.
+    pub fn reconciled_days(&self) -> Result<Vec<NaiveDate>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT day FROM business_days WHERE reconciled_at IS NOT NULL ORDER BY day",
+        )?;
+        let rows = stmt.query_map([], |r| date_column(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
