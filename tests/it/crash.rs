@@ -1,9 +1,13 @@
-//! Kill -9 at random points of `process` and start again: the end state must equal an
-//! uninterrupted run's — no file lost, none applied twice, every receipt written once.
+//! Kill -9 at random points of `process` and of the daemon (`run`) and start again: the end
+//! state must equal an uninterrupted run's — no file lost, none applied twice, every receipt,
+//! event, letter and reconciliation line written once.
+//!
+//! CI kills a modest number of times; a longer soak sets `KRAVFLYT_CRASH_ROUNDS`, e.g.
+//! `KRAVFLYT_CRASH_ROUNDS=200 cargo test --release --test it crash` (docs/reliability.md).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::scenarios::{is_report_file, render_with};
 use crate::support::Workspace;
@@ -69,6 +73,24 @@ fn payments() -> BTreeMap<String, String> {
         files.insert(format!("p{f:03}.csv"), text);
     }
     files
+}
+
+/// `default` kill delays in 5..`max_ms` ms, or `KRAVFLYT_CRASH_ROUNDS` of them: deterministic
+/// "random" points spread over a run's length (a fixed xorshift seed).
+fn kill_delays(default: usize, max_ms: u64, seed: u64) -> Vec<u64> {
+    let rounds = std::env::var("KRAVFLYT_CRASH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    let mut state = seed;
+    (0..rounds)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            5 + state % max_ms
+        })
+        .collect()
 }
 
 fn drop_batch(ws: &Workspace) {
@@ -142,7 +164,11 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     let ws = Workspace::new();
     drop_batch(&ws);
     // Deterministic "random" kill points spread over a run's length.
-    let kills = kill_runs(&ws, "2026-10-01", &[30, 90, 160, 45, 250, 120, 400, 70]);
+    let kills = kill_runs(
+        &ws,
+        "2026-10-01",
+        &kill_delays(8, 400, 0x9e37_79b9_7f4a_7c15),
+    );
     ws.process("2026-10-01");
     assert!(
         kills > 0,
@@ -151,7 +177,11 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     // The second day is short: its kills land on recovery, the steps, the reconciliation of
     // the first day and the outbound writes.
     drop_second_day(&ws);
-    kill_runs(&ws, "2026-10-02", &[5, 15, 25, 40, 60, 80]);
+    kill_runs(
+        &ws,
+        "2026-10-02",
+        &kill_delays(6, 80, 0x2545_f491_4f6c_dd1d),
+    );
     ws.process("2026-10-02");
     // Receipts, archive, cases and the reconciliation files (one per day, whatever the
     // kills) are byte for byte those of the uninterrupted run.
@@ -244,4 +274,75 @@ fn a_reconciliation_committed_but_not_written_is_written_by_the_next_run_exactly
     let mut sorted = numbers.clone();
     sorted.sort();
     assert_eq!(sorted, (1..=numbers.len() as u32).collect::<Vec<_>>());
+}
+
+/// Starts the daemon on `ws`, waits until every inbox and `work/` are empty and the outbox
+/// has nothing pending (the receipts of every file exist), then stops it with SIGTERM.
+fn run_daemon_to_the_end(ws: &Workspace, expected_receipts: usize) {
+    let mut daemon = ws
+        .command()
+        .arg("run")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let receipts = ws
+            .names_under("outbox")
+            .iter()
+            .filter(|n| n.contains("/receipt-") && n.ends_with(".csv"))
+            .count();
+        if ws.names_under("inbox").is_empty()
+            && ws.names_under("work").is_empty()
+            && receipts == expected_receipts
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the daemon did not finish: {receipts} receipts"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Let the pass that wrote the last receipt also write its status files.
+    std::thread::sleep(Duration::from_millis(300));
+    std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn killing_the_daemon_at_random_points_ends_in_the_same_state_as_an_uninterrupted_run() {
+    let files = batch().len() + payments().len();
+    let reference = Workspace::new();
+    drop_batch(&reference);
+    run_daemon_to_the_end(&reference, files);
+    let expected = render_with(&reference, false);
+    let expected_reports = reported_rows(&reference);
+
+    let ws = Workspace::new();
+    drop_batch(&ws);
+    let mut kills = 0;
+    for delay_ms in kill_delays(8, 700, 0xdead_beef_cafe_f00d) {
+        let mut child = ws
+            .command()
+            .arg("run")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(kills > 0, "no daemon was killed");
+    run_daemon_to_the_end(&ws, files);
+    assert_eq!(render_with(&ws, false), expected);
+    assert_eq!(reported_rows(&ws), expected_reports);
 }

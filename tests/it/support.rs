@@ -128,7 +128,10 @@ fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if entry.file_type().unwrap().is_dir() {
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_dir() {
             collect(root, &path, out);
         } else {
             let relative = path
@@ -136,7 +139,14 @@ fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
                 .unwrap()
                 .to_string_lossy()
                 .into_owned();
-            out.insert(relative, std::fs::read(&path).unwrap());
+            // A running daemon may move the file between listing and reading it.
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    out.insert(relative, bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => panic!("{}: {e}", path.display()),
+            }
         }
     }
 }
