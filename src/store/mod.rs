@@ -42,6 +42,23 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// How long a writer waits for another one before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What an operator reads for a database error: the common ones say what to do.
+fn describe_sqlite(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => format!(
+            "the database is locked by another program for longer than {} s (kravflyt itself holds var/kravflyt.lock, so it is something else: a sqlite3 shell, a copy or backup tool); close it and retry ({e})",
+            BUSY_TIMEOUT.as_secs()
+        ),
+        Some(rusqlite::ErrorCode::DiskFull) => {
+            format!("the disk under the database is full; free space and retry ({e})")
+        }
+        Some(rusqlite::ErrorCode::ReadOnly) => format!(
+            "the database cannot be written (read-only file or file system); check its permissions and retry ({e})"
+        ),
+        _ => format!("database error: {e}"),
+    }
+}
+
 /// Infrastructure failures of the store. Bad input is never one of these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,7 +79,7 @@ pub enum StoreError {
         "the database {path} is not a kravflyt database or is damaged: {detail}; restore it from a backup"
     )]
     Damaged { path: String, detail: String },
-    #[error("database error: {0}")]
+    #[error("{}", describe_sqlite(.0))]
     Sqlite(#[from] rusqlite::Error),
     #[error("internal error: {0}")]
     Invariant(String),

@@ -201,3 +201,29 @@ fn the_daemon_logs_a_fault_once_serves_other_senders_and_recovers() {
         "each invoice applied once"
     );
 }
+
+/// Another program holding the database's write lock (a sqlite3 shell left in a transaction):
+/// kravflyt waits its busy timeout, then stops with a message that says what to do; the file
+/// waits and nothing is half-applied.
+#[test]
+fn a_database_locked_by_another_program_is_a_clear_message() {
+    let ws = Workspace::new();
+    ws.process("2026-10-01");
+    drop_files(&ws);
+    let db = rusqlite::Connection::open(ws.var().join("kravflyt.db")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = ws.run(&["process", "--as-of", "2026-10-01"]);
+    db.execute_batch("ROLLBACK").unwrap();
+    drop(db);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the database is locked by another program"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(ws.names_under("archive").is_empty());
+
+    ws.process("2026-10-01");
+    assert_eq!(render_with(&ws, false), undisturbed());
+}
