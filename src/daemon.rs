@@ -130,6 +130,17 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         .unwrap_or_default();
     let mut engine = Engine::open(config)?;
     engine.ensure_open_day(as_of)?;
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} files  {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        engine.progress = Some(bar);
+    }
     let recovered = engine.recover(as_of)?;
     let mut failures = recovered.failures;
     let mut summary = RunSummary {
@@ -169,6 +180,9 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         engine.reconcile_closed_days(as_of)?;
     }
     engine.report(as_of)?;
+    if let Some(bar) = engine.progress.take() {
+        bar.finish_and_clear();
+    }
     if !failures.is_empty() {
         return Err(DaemonError::Failures(failures));
     }

@@ -97,6 +97,15 @@ pub fn scan(
                 }
                 continue;
             }
+            // A hard link is a second name of a file that lives elsewhere too (perhaps outside
+            // the sender's folder): as untrusted as a symbolic link, so never read either.
+            #[cfg(unix)]
+            if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+                if reported.0.insert(path.clone()) {
+                    tracing::warn!(sender = %sender.id, file = %name, "a hard link (the file has other names too); it is left where it is and never read: upload a plain copy");
+                }
+                continue;
+            }
             if entry.file_name().to_str().is_none() {
                 if reported.0.insert(path.clone()) {
                     tracing::warn!(sender = %sender.id, file = %name, "the file name is not valid UTF-8; rename it");

@@ -24,7 +24,8 @@ use kravflyt::workspace::Workspace;
 #[command(
     name = "kravflyt",
     version,
-    about = "Nordic invoice follow-up and debt collection"
+    about = "Nordic invoice follow-up and debt collection: inbox folders in, receipts, status, reconciliation and letters out",
+    after_help = "Examples:\n  kravflyt run                              the daemon, on config/kravflyt.toml\n  kravflyt process --as-of 2026-11-23       one pass, then exit\n  kravflyt status                           what is waiting, failing, unmatched\n  kravflyt case show 2026-000017            one case\n\nReference: README.md and docs/ (configuration, formats, receipts, outbound files, lifecycle)."
 )]
 struct Cli {
     /// The configuration file.
@@ -34,16 +35,30 @@ struct Cli {
     /// directory).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Log lines as text (default) or as JSON objects, one per line, for log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The daemon: watch every inbox and process files as they become ready, until SIGINT or
     /// SIGTERM.
+    #[command(
+        after_help = "Example:\n  kravflyt run\n  KRAVFLYT_LOG=debug kravflyt --log-format json run"
+    )]
     Run,
-    /// One pass: every ready file in every inbox, then outbound files; then exit.
+    /// One pass: every ready file in every inbox, the daily steps, the reconciliation of the
+    /// days before, outbound files; then exit.
+    #[command(after_help = "Example:\n  kravflyt process --as-of 2026-11-23")]
     Process {
         /// The business date the pass runs as of (default: today in the configured time zone).
         #[arg(long, value_parser = parse_date)]
@@ -51,39 +66,55 @@ enum Command {
     },
     /// (Re)write the reconciliation files of business day DATE for every sender and the
     /// agency; the same DATE always gives the same content. Runs beside the daemon.
+    #[command(after_help = "Example:\n  kravflyt reconcile --date 2026-11-23")]
     Reconcile {
         /// A closed business day (before the one kravflyt works on), YYYY-MM-DD.
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
     },
     /// Copy the database to PATH while kravflyt runs (SQLite online backup), checked and
-    /// written atomically. Example: kravflyt backup /backup/kravflyt-2026-11-23.db
+    /// written atomically.
+    #[command(after_help = "Example:\n  kravflyt backup /backup/kravflyt-2026-11-23.db")]
     Backup {
         /// Where the copy goes; must not exist yet.
         path: PathBuf,
     },
     /// Check the database: SQLite integrity, foreign keys, allocations, postings, and that
     /// every reconciled day rebuilds to the files that were written. Exit 1 on any problem.
+    #[command(after_help = "Example:\n  kravflyt verify")]
     Verify,
+    /// Create a workspace in DIR: a commented configuration, the rule tables and the folder
+    /// tree. Safe to run twice: nothing that exists is overwritten.
+    #[command(
+        after_help = "Example:\n  kravflyt init /srv/kravflyt\n  cd /srv/kravflyt && kravflyt config check && kravflyt run"
+    )]
+    Init {
+        /// The folder to set up (created if missing).
+        dir: PathBuf,
+    },
     /// Dry run: print the receipt SENDER would get for FILE; changes nothing.
+    #[command(after_help = "Example:\n  kravflyt check --sender nordlys faktura-20261109.csv")]
     Check {
+        /// The sender whose dialect and creditors apply.
         #[arg(long)]
         sender: String,
         file: PathBuf,
     },
-    /// Cases.
+    /// Cases: show one, list many.
     #[command(subcommand)]
     Case(CaseCommand),
-    /// Payment references.
+    /// Payment references: check one, or add check digits.
     #[command(subcommand, name = "ref")]
     Ref(RefCommand),
     /// Backlog per inbox, files, cases, the payments of each day (and whether they tie out),
     /// unmatched payments with suggestions, and the last run.
+    #[command(after_help = "Example:\n  kravflyt status\n  kravflyt status --json | jq .unmatched")]
     Status {
+        /// JSON for monitoring instead of the table.
         #[arg(long)]
         json: bool,
     },
-    /// The configuration.
+    /// The configuration: check it.
     #[command(subcommand)]
     Config(ConfigCommand),
 }
@@ -92,12 +123,17 @@ enum Command {
 enum CaseCommand {
     /// One case with balance, invoices and events. KEY is a case number, an agency reference
     /// or CREDITOR_ID/INVOICE_NO.
+    #[command(
+        after_help = "Examples:\n  kravflyt case show 2026-000017\n  kravflyt case show 7000000179\n  kravflyt case show 923609016/104510 --json"
+    )]
     Show {
         key: String,
+        /// The JSON of SPEC §3 instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Cases, filtered.
+    /// Cases, filtered by state and creditor.
+    #[command(after_help = "Example:\n  kravflyt case list --state disputed --creditor 923609016")]
     List {
         #[arg(long, value_parser = parse_state)]
         state: Option<CaseState>,
@@ -111,12 +147,16 @@ enum CaseCommand {
 #[derive(Debug, Subcommand)]
 enum RefCommand {
     /// Validate a reference: prints the scheme(s) it is valid under, or why not.
+    #[command(
+        after_help = "Example:\n  kravflyt ref check 7000000179\n  kravflyt ref check --scheme se-ocr 1342043708"
+    )]
     Check {
         reference: String,
         #[arg(long, value_parser = parse_scheme)]
         scheme: Option<Scheme>,
     },
     /// Append the check digit(s) to BASE.
+    #[command(after_help = "Example:\n  kravflyt ref new --scheme kid-mod10 700000017")]
     New {
         #[arg(long, value_parser = parse_scheme)]
         scheme: Scheme,
@@ -127,6 +167,9 @@ enum RefCommand {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate the configuration and list every error with its location.
+    #[command(
+        after_help = "Example:\n  kravflyt config check\n  kravflyt --config /etc/kravflyt/kravflyt.toml config check"
+    )]
     Check,
 }
 
@@ -147,7 +190,7 @@ fn parse_scheme(text: &str) -> Result<Scheme, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -157,15 +200,76 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// The configuration and rule tables `init` writes: the shipped, commented ones.
+const INIT_CONFIG: &str = include_str!("../config/kravflyt.toml");
+const INIT_RULES: &str = include_str!("../config/rules.toml");
+
+/// `kravflyt init DIR`: `DIR/config/kravflyt.toml`, `DIR/config/rules.toml` and the folder
+/// tree of every configured sender under `DIR/var/`. Files that exist are kept as they are.
+fn init_workspace(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config_dir = dir.join("config");
+    std::fs::create_dir_all(&config_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create {}: {e}; check that the parent folder exists and is writable",
+            config_dir.display()
+        )
+    })?;
+    for (name, text) in [("kravflyt.toml", INIT_CONFIG), ("rules.toml", INIT_RULES)] {
+        let path = config_dir.join(name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                use std::io::Write;
+                file.write_all(text.as_bytes())?;
+                file.sync_all()?;
+                println!("created {}", path.display());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                println!("kept    {} (exists)", path.display());
+            }
+            Err(e) => bail!("cannot write {}: {e}", path.display()),
+        }
+    }
+    // The folders of the senders the configuration (new or kept) names.
+    let config = Config::load(&config_dir.join("kravflyt.toml"), Some(dir)).map_err(|errors| {
+        anyhow::anyhow!(
+            "{} has problems; fix them, then run init again:\n{errors}",
+            config_dir.join("kravflyt.toml").display()
+        )
+    })?;
+    let workspace = Workspace::new(&config.var_dir);
+    for sender in &config.senders {
+        workspace.create_sender_folders(&sender.id)?;
+    }
+    println!(
+        "workspace {} ready: inbox, work, archive, rejected and outbox folders for {} senders",
+        config.var_dir.display(),
+        config.senders.len()
+    );
+    println!(
+        "next: edit {} (creditors, senders, [agency]), then\n  cd {} && kravflyt config check && kravflyt run",
+        config_dir.join("kravflyt.toml").display(),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -290,6 +394,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Init { dir } => init_workspace(dir),
         Command::Check { sender, file } => {
             let config = load_config(&cli)?;
             let Some(sender) = config.sender(sender) else {

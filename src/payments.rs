@@ -353,6 +353,18 @@ pub fn apply_instruction(
             message,
         )
     };
+    // Money the agency received is placed by the agency: only its own channels (acting for
+    // every creditor) may assign a payment — said before anything is looked up, so the
+    // answer is the same whatever case the instruction names.
+    if record.action == Action::AssignPayment
+        && !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors)
+    {
+        return Ok(reject_here(
+            "action",
+            code::ACTION_NOT_ALLOWED,
+            "only the agency's own channels (acting for every creditor, like the desk) may assign payments".to_owned(),
+        ));
+    }
     let case_id = match &record.target {
         Target::Case(case_no) => tx.find_case_id(case_no)?,
         Target::Invoice(invoice_no) => {
@@ -377,17 +389,6 @@ pub fn apply_instruction(
         ));
     }
     let outcome = match (record.action, command_of(record)) {
-        // Money the agency received is placed by the agency: only its own channels (acting
-        // for every creditor) may assign a payment.
-        (Action::AssignPayment, _)
-            if !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors) =>
-        {
-            Err(reject_here(
-                "action",
-                code::ACTION_NOT_ALLOWED,
-                "only the agency's own channels (acting for every creditor, like the desk) may assign payments".to_owned(),
-            ))
-        }
         (Action::AssignPayment, _) => assign_payment(tx, ctx, record, &case, &reject_here)?,
         (_, Some(command)) => {
             match apply_command(tx, ctx, case_id, command, record.reason.as_deref())? {
@@ -395,7 +396,10 @@ pub fn apply_instruction(
                 Err(why) => Err(reject_here(
                     "action",
                     code::INVALID_STATE,
-                    format!("{} does not fit case {}: {why}", record.action, case.case_no),
+                    format!(
+                        "{} does not fit case {}: {why}",
+                        record.action, case.case_no
+                    ),
                 )),
             }
         }
@@ -473,6 +477,18 @@ fn assign_payment(
             )));
         }
     };
+    // Money a debtor paid to one creditor directly settles only that creditor's claims.
+    if let Some(paid_to) = &payment.record.creditor_id
+        && *paid_to != case.creditor_id
+    {
+        return Ok(Err(reject_here(
+            "payment_id",
+            code::CREDITOR_NOT_ALLOWED,
+            format!(
+                "payment {payment_id} was paid directly to another creditor; it can settle only that creditor's cases"
+            ),
+        )));
+    }
     if payment.record.currency != case.currency {
         return Ok(Err(reject_here(
             "payment_id",

@@ -120,6 +120,9 @@ pub struct Engine {
     pub workspace: Workspace,
     pub store: Store,
     reported: Reported,
+    /// A progress bar for one-shot runs on a terminal (`process`); `None` for the daemon and
+    /// when output goes to a file or a pipe.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 impl Engine {
@@ -141,6 +144,7 @@ impl Engine {
             workspace,
             store,
             reported: Reported::default(),
+            progress: None,
         })
     }
 
@@ -208,9 +212,16 @@ impl Engine {
             scan,
             ..Pass::default()
         };
+        if let Some(bar) = &self.progress {
+            bar.inc_length(ready.len() as u64);
+        }
         for file in ready {
             if stop() {
                 break;
+            }
+            if let Some(bar) = &self.progress {
+                bar.set_message(format!("{}/{}", file.sender, file.name));
+                bar.inc(1);
             }
             let claimed = match intake::claim(&self.workspace, &file) {
                 Ok(Some(claimed)) => claimed,
@@ -234,6 +245,7 @@ impl Engine {
         claimed: &Claimed,
         business_date: NaiveDate,
     ) -> Result<FileOutcome, PipelineError> {
+        let started = std::time::Instant::now();
         let sender = self
             .config
             .sender(&claimed.sender)
@@ -368,11 +380,14 @@ impl Engine {
         tracing::info!(
             sender = %sender.id,
             file = %claimed.name,
+            format = settled.format.map_or("unknown", |f| f.as_str()),
+            kind = settled.kind.map_or("unknown", |k| k.as_str()),
             status = %settled.status,
             records = settled.total,
             accepted = settled.accepted,
             unchanged = settled.unchanged,
             rejected = settled.rejected(),
+            ms = started.elapsed().as_millis() as u64,
             "file processed"
         );
         Ok(FileOutcome {

@@ -80,6 +80,8 @@ impl Receipt {
         let mut rows: Vec<Vec<String>> = vec![
             [
                 "file",
+                // Exact, so the sender's system can match the receipt to its upload (a file
+                // system bounds a name to 255 bytes anyway).
                 &neutralise(&self.file_name),
                 &self.sha256,
                 self.format.map_or("", |f| f.as_str()),
@@ -104,10 +106,10 @@ impl Receipt {
             let mut row = vec![String::new(); RECEIPT_COLUMNS.len()];
             row[0] = "error".into();
             row[11] = d.position.to_string();
-            row[12] = neutralise(d.record_key.as_deref().unwrap_or(""));
-            row[13] = d.field.clone().unwrap_or_default();
+            row[12] = neutralise(&shown(d.record_key.as_deref().unwrap_or(""), MAX_KEY_CHARS));
+            row[13] = neutralise(&shown(d.field.as_deref().unwrap_or(""), MAX_KEY_CHARS));
             row[14] = d.code.to_owned();
-            row[15] = neutralise(&d.message);
+            row[15] = neutralise(&shown(&d.message, MAX_MESSAGE_CHARS));
             rows.push(row);
         }
         write_csv(RECEIPT_COLUMNS, &rows, &sender.csv)
@@ -137,10 +139,16 @@ impl Receipt {
             out.push_str("  <error>\n");
             for (name, value) in [
                 ("position", d.position.to_string()),
-                ("record_key", d.record_key.clone().unwrap_or_default()),
-                ("field", d.field.clone().unwrap_or_default()),
+                (
+                    "record_key",
+                    shown(d.record_key.as_deref().unwrap_or(""), MAX_KEY_CHARS),
+                ),
+                (
+                    "field",
+                    shown(d.field.as_deref().unwrap_or(""), MAX_KEY_CHARS),
+                ),
                 ("code", d.code.to_owned()),
-                ("message", d.message.clone()),
+                ("message", shown(&d.message, MAX_MESSAGE_CHARS)),
             ] {
                 out.push_str(&format!("    <{name}>{}</{name}>\n", xml_escape(&value)));
             }
@@ -172,6 +180,48 @@ pub fn write_csv(columns: &[&str], rows: &[Vec<String>], dialect: &CsvDialect) -
 
 /// Neutralises text that a spreadsheet would run as a formula (CSV injection): a leading
 /// `=`, `+`, `-`, `@`, tab or carriage return gets a `'` in front.
+/// The longest record key or field a receipt repeats, in characters.
+pub const MAX_KEY_CHARS: usize = 200;
+/// The longest message a receipt carries, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Text from the input as a receipt shows it: characters a reader cannot see (controls,
+/// byte-order marks, zero-width and direction marks) written as `<U+FEFF>`, so a key that
+/// looks right but is not can be told apart; and at most `max_chars` characters, saying how
+/// many more there were (a 1 MiB field does not make a 1 MiB receipt).
+pub fn shown(text: &str, max_chars: usize) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{2069}'
+                    | '\u{FEFF}'
+                    | '\u{FFF9}'..='\u{FFFB}'
+            )
+    };
+    let mut out = String::new();
+    let mut count = 0;
+    let mut chars = text.chars();
+    for c in chars.by_ref() {
+        if count == max_chars {
+            let rest = 1 + chars.count();
+            out.push_str(&format!("… ({rest} more characters)"));
+            return out;
+        }
+        if invisible(c) {
+            out.push_str(&format!("<U+{:04X}>", c as u32));
+        } else {
+            out.push(c);
+        }
+        count += 1;
+    }
+    out
+}
+
 pub fn neutralise(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),

@@ -88,14 +88,36 @@ impl Workspace {
 /// The `n`-th name for `name` when earlier ones are taken: `a.csv`, `a.2.csv`, `a.3.csv`.
 /// The suffix goes before the last extension so the file still opens with the same program.
 pub fn numbered_name(name: &str, n: u32) -> String {
-    if n <= 1 {
-        return name.to_owned();
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= 16 => (&name[..dot], &name[dot..]),
+        _ => (name, ""),
+    };
+    let number = if n <= 1 {
+        String::new()
+    } else {
+        format!(".{n}")
+    };
+    if stem.len() + number.len() + extension.len() <= MAX_NAME_BYTES {
+        return format!("{stem}{number}{extension}");
     }
-    match name.rfind('.') {
-        Some(dot) if dot > 0 => format!("{}.{n}{}", &name[..dot], &name[dot..]),
-        _ => format!("{name}.{n}"),
+    // Too long for the file system once the temporary-file prefix and suffix are added (255
+    // bytes is the usual limit): shortened on a character boundary, with a hash of the whole
+    // name so two long names that share a beginning stay apart.
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let tag: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let room = MAX_NAME_BYTES - number.len() - extension.len() - tag.len() - 1;
+    let mut cut = room.min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
     }
+    format!("{}~{tag}{number}{extension}", &stem[..cut])
 }
+
+/// The longest name kravflyt gives a file it writes (archive copies, receipts, outbound
+/// files), leaving room for the temporary name's prefix and suffix under the usual 255-byte
+/// limit of a file name.
+pub const MAX_NAME_BYTES: usize = 200;
 
 #[cfg(test)]
 mod tests {
@@ -107,6 +129,19 @@ mod tests {
         assert_eq!(numbered_name("faktura.csv", 2), "faktura.2.csv");
         assert_eq!(numbered_name("faktura", 3), "faktura.3");
         assert_eq!(numbered_name(".hidden", 2), ".hidden.2");
+    }
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash_and_stay_apart() {
+        let long = format!("{}.csv", "æ".repeat(120));
+        let other = format!("{}x.csv", "æ".repeat(119));
+        let a = numbered_name(&format!("receipt-{long}.csv"), 1);
+        let b = numbered_name(&format!("receipt-{other}.csv"), 1);
+        assert!(a.len() <= MAX_NAME_BYTES, "{}", a.len());
+        assert!(a.ends_with(".csv") && a.starts_with("receipt-æ"), "{a}");
+        assert_ne!(a, b);
+        let second = numbered_name(&format!("receipt-{long}.csv"), 2);
+        assert!(second.ends_with(".2.csv") && second.len() <= MAX_NAME_BYTES);
     }
 
     #[test]

@@ -243,3 +243,115 @@ fn ref_check_and_new() {
             .contains("rf")
     );
 }
+
+#[test]
+fn init_creates_a_workspace_and_is_safe_to_run_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("kravflyt");
+    let init = || {
+        std::process::Command::new(crate::support::BIN)
+            .args(["init", root.to_str().unwrap()])
+            .env("KRAVFLYT_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let first = init();
+    assert!(first.status.success(), "{first:?}");
+    let config = root.join("config/kravflyt.toml");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("created"));
+    for sender in ["nordlys", "bank", "desk"] {
+        for folder in ["inbox", "work", "rejected", "outbox"] {
+            assert!(root.join("var").join(folder).join(sender).is_dir());
+        }
+    }
+    // An operator's edit survives a second init.
+    let edited = std::fs::read_to_string(&config).unwrap() + "\n# edited by the operator\n";
+    std::fs::write(&config, &edited).unwrap();
+    let second = init();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stdout).contains("kept"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), edited);
+    // The new workspace works as it is.
+    let check = std::process::Command::new(crate::support::BIN)
+        .args(["config", "check"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}
+
+#[test]
+fn every_command_has_help_with_a_purpose_and_an_example() {
+    for command in [
+        &["run"][..],
+        &["process"],
+        &["reconcile"],
+        &["backup"],
+        &["verify"],
+        &["init"],
+        &["check"],
+        &["case", "show"],
+        &["case", "list"],
+        &["ref", "check"],
+        &["ref", "new"],
+        &["status"],
+        &["config", "check"],
+    ] {
+        let out = std::process::Command::new(crate::support::BIN)
+            .args(command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command:?}: {text}");
+        assert!(
+            text.contains("Example"),
+            "{command:?} has no example:\n{text}"
+        );
+        let purpose = text.lines().next().unwrap_or_default();
+        assert!(
+            purpose.len() > 20,
+            "{command:?}: no purpose line: {purpose}"
+        );
+    }
+}
+
+#[test]
+fn json_logs_have_one_line_per_file_with_its_figures() {
+    let ws = Workspace::new();
+    ws.drop_file(
+        "nordlys",
+        "f.csv",
+        "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount\n\
+         923609016;1;7;person;Kari Nordmann;Storgata 1;9008;Tromsø;2026-09-01;2026-09-15;NOK;100,00\n",
+    );
+    let out = ws
+        .command()
+        .env("KRAVFLYT_LOG", "info")
+        .args(["--log-format", "json", "process", "--as-of", "2026-10-01"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let files: Vec<_> = lines
+        .iter()
+        .filter(|l| l["message"] == "file processed")
+        .collect();
+    assert_eq!(files.len(), 1, "{stderr}");
+    let line = files[0];
+    assert_eq!(line["sender"], "nordlys");
+    assert_eq!(line["file"], "f.csv");
+    assert_eq!(line["format"], "csv");
+    assert_eq!(line["kind"], "invoices");
+    assert_eq!(line["status"], "accepted");
+    assert_eq!(line["records"], 1);
+    assert!(line["ms"].is_u64(), "{line}");
+}

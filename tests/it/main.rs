@@ -12,4 +12,5 @@ mod reference_vectors;
 mod scenarios;
 mod schemas;
 mod support;
+mod tenants;
 mod tidy;
