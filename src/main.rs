@@ -504,6 +504,13 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 unmatched,
                 last_as_of: tx.meta("last_as_of")?,
                 last_run_at: tx.meta("last_run_at")?,
+                activity: tx.sender_activity(config.today())?,
+                daily_run_overdue: tx
+                    .meta("last_steps_date")?
+                    .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                    .is_none_or(|last| last < config.last_due_run_day()),
+                last_steps_date: tx.meta("last_steps_date")?,
+                last_reconciled_day: tx.last_reconciled_day()?.map(|d| d.to_string()),
             };
             if *json {
                 println!(

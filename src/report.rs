@@ -206,6 +206,27 @@ pub struct StatusReport {
     )>,
     pub last_as_of: Option<String>,
     pub last_run_at: Option<String>,
+    /// Per sender: today's files, today's rejected files, the last file and its receipt.
+    pub activity: Vec<crate::store::SenderActivity>,
+    /// The last day the daily steps ran for, and whether a run is overdue (the daemon's
+    /// daily run time has passed for a later day).
+    pub last_steps_date: Option<String>,
+    pub daily_run_overdue: bool,
+    pub last_reconciled_day: Option<String>,
+}
+
+/// Unmatched payments: how many and how much, per currency.
+fn unmatched_totals(s: &StatusReport) -> Vec<(String, usize, i64)> {
+    let mut totals: std::collections::BTreeMap<String, (usize, i64)> = Default::default();
+    for (u, _) in &s.unmatched {
+        let entry = totals.entry(u.currency.clone()).or_default();
+        entry.0 += 1;
+        entry.1 += u.amount_minor;
+    }
+    totals
+        .into_iter()
+        .map(|(currency, (count, sum))| (currency, count, sum))
+        .collect()
 }
 
 /// `status --json`.
@@ -240,15 +261,58 @@ pub fn status_json(s: &StatusReport) -> Value {
             "suggestions": suggestions.iter().map(|x| json!({"case_no": x.case_no, "why": x.why})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "last_run": {"as_of": s.last_as_of, "at": s.last_run_at},
+        "senders": s.activity.iter().map(|a| json!({
+            "sender": a.sender,
+            "files_today": a.files_today,
+            "rejected_today": a.rejected_today,
+            "last_file": a.last_file,
+            "last_status": a.last_status,
+            "last_at": a.last_at,
+        })).collect::<Vec<_>>(),
+        "unmatched_totals": unmatched_totals(s).iter().map(|(currency, count, sum)| json!({
+            "currency": currency, "count": count, "amount": amount(*sum),
+        })).collect::<Vec<_>>(),
+        "daily_run": {
+            "last_steps_date": s.last_steps_date,
+            "overdue": s.daily_run_overdue,
+            "last_reconciled_day": s.last_reconciled_day,
+        },
     })
 }
 
 /// `status` for people.
 pub fn status_text(s: &StatusReport) -> String {
-    let mut out = String::from("inboxes            waiting  in work  rejected\n");
+    let mut out = String::new();
+    out.push_str(&format!(
+        "daily run: steps through {}{}; reconciled through {}\n\n",
+        s.last_steps_date.as_deref().unwrap_or("-"),
+        if s.daily_run_overdue {
+            " — OVERDUE: is the daemon running?"
+        } else {
+            ""
+        },
+        s.last_reconciled_day.as_deref().unwrap_or("-"),
+    ));
+    out.push_str(
+        "senders            waiting  in work  rejected  today  rejected today  last file\n",
+    );
     for (sender, inbox, work, rejected) in &s.folders {
+        let activity = s.activity.iter().find(|a| &a.sender == sender);
+        let (today, rejected_today, last) = match activity {
+            Some(a) => (
+                a.files_today,
+                a.rejected_today,
+                format!(
+                    "{} ({}, {} UTC)",
+                    a.last_file,
+                    a.last_status,
+                    a.last_at.get(..16).unwrap_or(&a.last_at).replace('T', " ")
+                ),
+            ),
+            None => (0, 0, "-".to_owned()),
+        };
         out.push_str(&format!(
-            "  {sender:<16}{inbox:>8}{work:>9}{rejected:>10}\n"
+            "  {sender:<16}{inbox:>8}{work:>9}{rejected:>10}{today:>7}{rejected_today:>16}  {last}\n"
         ));
     }
     out.push_str("\nfiles\n");
@@ -277,7 +341,14 @@ pub fn status_text(s: &StatusReport) -> String {
             }
         ));
     }
-    out.push_str(&format!("\nunmatched payments ({})\n", s.unmatched.len()));
+    out.push_str(&format!("\nunmatched payments ({})", s.unmatched.len()));
+    for (currency, count, sum) in unmatched_totals(s) {
+        out.push_str(&format!(
+            "  {count} × {currency} {}",
+            format_minor(sum, '.')
+        ));
+    }
+    out.push('\n');
     for (u, suggestions) in &s.unmatched {
         out.push_str(&format!(
             "  {}/{} {} {} paid {} ref {} payer {}: {}\n",

@@ -230,6 +230,36 @@ impl Tx<'_> {
     }
 
     /// Counts of files per sender and status, for `status`.
+    /// Per sender: files processed on business date `today`, how many of them were rejected,
+    /// and the last file processed (name, status, when).
+    pub fn sender_activity(
+        &self,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<SenderActivity>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT f.sender,
+                    SUM(f.business_date = ?1),
+                    SUM(f.business_date = ?1 AND f.status = 'rejected'),
+                    (SELECT l.original_name FROM inbound_files l WHERE l.sender = f.sender
+                     ORDER BY l.id DESC LIMIT 1),
+                    (SELECT l.status FROM inbound_files l WHERE l.sender = f.sender
+                     ORDER BY l.id DESC LIMIT 1),
+                    MAX(f.processed_at)
+             FROM inbound_files f GROUP BY f.sender ORDER BY f.sender",
+        )?;
+        let rows = stmt.query_map([today.to_string()], |r| {
+            Ok(SenderActivity {
+                sender: r.get(0)?,
+                files_today: r.get(1)?,
+                rejected_today: r.get(2)?,
+                last_file: r.get(3)?,
+                last_status: r.get(4)?,
+                last_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn file_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
         let mut stmt = self.tx.prepare(
             "SELECT sender, status, COUNT(*) FROM inbound_files GROUP BY sender, status ORDER BY sender, status",
@@ -237,4 +267,15 @@ impl Tx<'_> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// What `status` shows of a sender's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderActivity {
+    pub sender: String,
+    pub files_today: i64,
+    pub rejected_today: i64,
+    pub last_file: String,
+    pub last_status: String,
+    pub last_at: String,
 }

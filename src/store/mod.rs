@@ -21,7 +21,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
-pub use files::{AppliedFile, NewInboundFile, Sighting, UnmovedFile};
+pub use files::{AppliedFile, NewInboundFile, SenderActivity, Sighting, UnmovedFile};
 pub use maintenance::BackupSummary;
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};

@@ -355,3 +355,43 @@ fn json_logs_have_one_line_per_file_with_its_figures() {
     assert_eq!(line["records"], 1);
     assert!(line["ms"].is_u64(), "{line}");
 }
+
+#[test]
+fn status_shows_each_senders_day_unmatched_totals_and_the_daily_run() {
+    let ws = Workspace::new();
+    ws.drop_file(
+        "nordlys",
+        "f.csv",
+        format!("{HEADER}\n{}\n", invoice("1", "7", "100,00")),
+    );
+    ws.drop_file("nordlys", "bad.csv", "not a header\n");
+    ws.drop_file(
+        "bank",
+        "p.csv",
+        "payment_id;kind;reference;amount;currency;payment_date\nP1;bank;12345674;99,00;NOK;2026-10-01\nP2;bank;;1,00;NOK;2026-10-01\n",
+    );
+    ws.process("2026-10-01");
+    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    let nordlys = status["senders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sender"] == "nordlys")
+        .unwrap()
+        .clone();
+    // Business date 2026-10-01 is not today, so nothing counts as today's; the last file does.
+    assert_eq!(nordlys["files_today"], 0);
+    assert!(nordlys["last_file"] == "f.csv" || nordlys["last_file"] == "bad.csv");
+    assert_eq!(
+        status["unmatched_totals"],
+        serde_json::json!([{"currency": "NOK", "count": 2, "amount": "100.00"}])
+    );
+    assert_eq!(status["daily_run"]["last_steps_date"], "2026-10-01");
+    assert_eq!(
+        status["daily_run"]["overdue"], true,
+        "steps through 2026-10-01 are behind today"
+    );
+    let text = ws.ok(&["status"]);
+    assert!(text.contains("OVERDUE"), "{text}");
+    assert!(text.contains("2 × NOK 100.00"), "{text}");
+}
