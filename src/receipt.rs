@@ -204,9 +204,8 @@ pub fn shown(text: &str, max_chars: usize) -> String {
             )
     };
     let mut out = String::new();
-    let mut count = 0;
     let mut chars = text.chars();
-    for c in chars.by_ref() {
+    for (count, c) in chars.by_ref().enumerate() {
         if count == max_chars {
             let rest = 1 + chars.count();
             out.push_str(&format!("… ({rest} more characters)"));
@@ -217,7 +216,6 @@ pub fn shown(text: &str, max_chars: usize) -> String {
         } else {
             out.push(c);
         }
-        count += 1;
     }
     out
 }
