@@ -211,6 +211,8 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         senders = engine.config.senders.len(),
         "kravflyt is running; stop it with Ctrl-C or SIGTERM"
     );
+    // Under systemd (Type=notify): ready once the workspace is recovered.
+    notify_systemd("READY=1\nSTATUS=watching the inboxes");
     let mut backoff = Backoff::default();
     while !shutdown.requested() {
         let business_date = match engine.business_date_now() {
@@ -259,8 +261,43 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
         }
         wait_for_wake(&wake_rx, wait, &shutdown);
     }
+    notify_systemd("STOPPING=1");
     tracing::info!("stopping: the file in hand was finished");
     Ok(())
+}
+
+/// Tells systemd about the daemon's state when it runs as a `Type=notify` service (the
+/// `NOTIFY_SOCKET` protocol of sd_notify(3)); does nothing otherwise.
+fn notify_systemd(state: &str) {
+    #[cfg(unix)]
+    {
+        let Some(socket) = std::env::var_os("NOTIFY_SOCKET") else {
+            return;
+        };
+        let socket = socket.to_string_lossy().into_owned();
+        let Ok(sender) = std::os::unix::net::UnixDatagram::unbound() else {
+            return;
+        };
+        let sent = if let Some(name) = socket.strip_prefix('@') {
+            // An abstract socket (Linux).
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::linux::net::SocketAddrExt;
+                std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                    .and_then(|addr| sender.send_to_addr(state.as_bytes(), &addr))
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = name;
+                return;
+            }
+        } else {
+            sender.send_to(state.as_bytes(), &socket)
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "cannot notify systemd");
+        }
+    }
 }
 
 /// Sleeps until `wait` has passed, a filesystem event arrives, or shutdown is asked for.

@@ -37,6 +37,7 @@ pub mod steps;
 pub mod receipt;
 pub mod outbound;
 pub mod reconciliation;
+pub mod daily_report;
 
 // State and the edges.
 pub mod faults;

@@ -72,6 +72,17 @@ enum Command {
         #[arg(long, value_parser = parse_date)]
         date: NaiveDate,
     },
+    /// Write the agency's HTML page for business day DATE (files in and out, cases, money,
+    /// unmatched payments, 30 days of collections) to var/outbox/_agency/report-YYYYMMDD.html.
+    /// The daily run writes it too, for each day it closes.
+    #[command(
+        after_help = "Example:\n  kravflyt report --date 2026-11-23 && xdg-open var/outbox/_agency/report-20261123.html"
+    )]
+    Report {
+        /// The business day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_date)]
+        date: NaiveDate,
+    },
     /// Copy the database to PATH while kravflyt runs (SQLite online backup), checked and
     /// written atomically.
     #[command(after_help = "Example:\n  kravflyt backup /backup/kravflyt-2026-11-23.db")]
@@ -348,6 +359,13 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in engine.reconcile_day(*date)? {
                 println!("{}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { date } => {
+            let config = load_config(&cli)?;
+            open_existing_store(&config)?;
+            let mut engine = pipeline::Engine::open(config)?;
+            println!("{}", engine.write_report(*date)?.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { path } => {

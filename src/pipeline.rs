@@ -500,7 +500,28 @@ impl Engine {
         if !days.is_empty() {
             self.flush_outbox()?;
         }
+        // The day's report, now that its figures are final.
+        for day in days {
+            self.write_report(day)?;
+        }
         Ok(())
+    }
+
+    /// Writes the agency's HTML report of `day` to `outbox/_agency/report-YYYYMMDD.html`,
+    /// replacing an earlier one of the same day (its "cases by state" are as of now).
+    pub fn write_report(&mut self, day: NaiveDate) -> Result<std::path::PathBuf, PipelineError> {
+        let html = {
+            let tx = self.store.read()?;
+            crate::daily_report::build_report(&tx, &self.config, day)?.to_html()
+        };
+        let path = self
+            .workspace
+            .outbox(crate::workspace::AGENCY_FOLDER)
+            .join(crate::daily_report::file_name(day));
+        outbox::write_atomic(&path, html.as_bytes())
+            .map_err(io("cannot write the report", &path))?;
+        tracing::info!(%day, path = %path.display(), "daily report written");
+        Ok(path)
     }
 
     /// `kravflyt reconcile --date D`: (re)writes `day`'s reconciliation files, identical to

@@ -5,6 +5,7 @@
 //! writes (WAL).
 
 mod cases;
+mod daily_report;
 mod files;
 mod instructions;
 mod maintenance;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
+pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{AppliedFile, NewInboundFile, SenderActivity, Sighting, UnmovedFile};
 pub use maintenance::BackupSummary;
 pub use outbox::OutboxRow;

@@ -300,6 +300,7 @@ fn every_command_has_help_with_a_purpose_and_an_example() {
         &["ref", "new"],
         &["status"],
         &["config", "check"],
+        &["report"],
     ] {
         let out = std::process::Command::new(crate::support::BIN)
             .args(command)

@@ -3,6 +3,7 @@
 mod backup;
 mod cli;
 mod crash;
+mod daily_report;
 mod docs;
 mod faults;
 mod intake;
