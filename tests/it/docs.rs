@@ -447,3 +447,96 @@ fn check_example(path: &str, example: &str) {
         );
     }
 }
+
+/// Every case state and every event kind of the code is described in docs/lifecycle.md (and
+/// the docs name none that the code does not have).
+#[test]
+fn lifecycle_md_names_every_state_and_event() {
+    use kravflyt::domain::{CaseState, EventKind};
+    let states = section(&read("docs/lifecycle.md"), "docs/lifecycle.md", "## States").to_owned();
+    for state in CaseState::ALL {
+        assert!(
+            states.contains(&format!("`{state}`")),
+            "docs/lifecycle.md, States: `{state}` is not described"
+        );
+    }
+    let events = section(&read("docs/lifecycle.md"), "docs/lifecycle.md", "## Events").to_owned();
+    let mut missing = Vec::new();
+    for kind in EventKind::ALL {
+        let text = format!("`{kind}`");
+        if !events.contains(&text) && !read("docs/payments.md").contains(&text) {
+            missing.push(kind.as_str());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "event kinds described neither in docs/lifecycle.md (Events) nor docs/payments.md: {missing:?}"
+    );
+}
+
+/// docs/outbound.md lists the columns of each outbound file in the code's order, and every
+/// reconciliation record type.
+#[test]
+fn outbound_md_lists_every_outbound_column_in_order() {
+    use kravflyt::outbound::{LETTER_COLUMNS, STATUS_COLUMNS};
+    let text = read("docs/outbound.md");
+    let in_order = |columns: &[&str], what: &str| {
+        let mut from = 0;
+        for column in columns {
+            let needle = format!("`{column}`");
+            match text[from..].find(&needle) {
+                Some(at) => from += at + needle.len(),
+                None => {
+                    panic!("docs/outbound.md: {what} column `{column}` missing or out of order")
+                }
+            }
+        }
+    };
+    in_order(STATUS_COLUMNS, "status");
+    for column in LETTER_COLUMNS {
+        assert!(
+            text.contains(&format!("`{column}`")),
+            "docs/outbound.md: letters column `{column}`"
+        );
+    }
+    for column in RECONCILIATION_COLUMNS {
+        assert!(
+            text.contains(&format!("`{column}`")),
+            "docs/outbound.md: reconciliation column `{column}`"
+        );
+    }
+    for kind in RecordType::ALL {
+        assert!(
+            text.contains(&format!("`{}`", kind.as_str())),
+            "docs/outbound.md: record type `{}`",
+            kind.as_str()
+        );
+    }
+}
+
+/// The README's table of commands lists every subcommand the binary has.
+#[test]
+fn readme_lists_every_command() {
+    let out = std::process::Command::new(crate::support::BIN)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let commands = help
+        .lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    assert!(commands.len() >= 12, "{commands:?}");
+    let readme = read("README.md");
+    for command in commands {
+        assert!(
+            readme.contains(&format!("| `kravflyt {command}")),
+            "README.md's table of commands has no row for `kravflyt {command}`"
+        );
+    }
+}
