@@ -322,7 +322,13 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             ConfigErrors(vec![ConfigError {
                 location: path.display().to_string(),
-                message: format!("cannot read the configuration: {e}"),
+                message: if e.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "cannot read the configuration: {e}; give its path with --config (or KRAVFLYT_CONFIG), run from the folder that holds config/, or create a workspace with `kravflyt init DIR`"
+                    )
+                } else {
+                    format!("cannot read the configuration: {e}")
+                },
             }])
         })?;
         let base = match data_dir {
