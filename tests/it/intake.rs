@@ -413,6 +413,12 @@ fn the_daemon_catches_up_missed_days_and_reconciles_each_closed_one() {
     // Whatever the hour, the daemon's last due day is yesterday or today, so it runs the
     // steps of day -2 and day -1 at least, and with them closes day -3 and day -2.
     wait_for(|| reconciled(day(3)).exists() && reconciled(day(2)).exists());
+    // Each closed day gets its HTML report too.
+    let report = |d: chrono::NaiveDate| {
+        ws.var()
+            .join(format!("outbox/_agency/report-{}.html", d.format("%Y%m%d")))
+    };
+    wait_for(|| report(day(3)).exists() && report(day(2)).exists());
     assert_eq!(daemon.terminate().code(), Some(0));
     let nordlys = ws.outbox_file(
         "nordlys",
