@@ -380,8 +380,8 @@ impl Engine {
         tracing::info!(
             sender = %sender.id,
             file = %claimed.name,
-            format = settled.format.map_or("unknown", |f| f.as_str()),
-            kind = settled.kind.map_or("unknown", |k| k.as_str()),
+            format = %settled.format.map_or("unknown", |f| f.as_str()),
+            kind = %settled.kind.map_or("unknown", |k| k.as_str()),
             status = %settled.status,
             records = settled.total,
             accepted = settled.accepted,
