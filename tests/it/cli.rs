@@ -396,3 +396,59 @@ fn status_shows_each_senders_day_unmatched_totals_and_the_daily_run() {
     assert!(text.contains("OVERDUE"), "{text}");
     assert!(text.contains("2 × NOK 100.00"), "{text}");
 }
+
+/// The benchmark generator's files are what a real sender and bank would deliver: accepted
+/// whole, the OCR giro file's control totals add up, and about a tenth of the money stays
+/// unmatched (wrong check digits and unknown KIDs), as issue 8 asks.
+#[test]
+fn the_benchmark_generator_writes_files_kravflyt_accepts() {
+    let ws = Workspace::new();
+    let out = ws.dir.path().join("gen");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_kravflyt-gen"))
+        .args(["400", out.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let again = ws.dir.path().join("gen-again");
+    std::process::Command::new(env!("CARGO_BIN_EXE_kravflyt-gen"))
+        .args(["400", again.to_str().unwrap()])
+        .status()
+        .unwrap();
+    for file in [
+        "nordlys/invoices-400.csv",
+        "bank/payments-400.csv",
+        "bank/payments-400.ocr.txt",
+    ] {
+        assert_eq!(
+            std::fs::read(out.join(file)).unwrap(),
+            std::fs::read(again.join(file)).unwrap(),
+            "{file} is deterministic"
+        );
+    }
+    ws.drop_file(
+        "nordlys",
+        "invoices.csv",
+        std::fs::read(out.join("nordlys/invoices-400.csv")).unwrap(),
+    );
+    ws.process("2026-10-01");
+    ws.drop_file(
+        "bank",
+        "payments.ocr.txt",
+        std::fs::read(out.join("bank/payments-400.ocr.txt")).unwrap(),
+    );
+    ws.process("2026-10-02");
+    for (sender, name) in [
+        ("nordlys", "receipt-invoices.csv.csv"),
+        ("bank", "receipt-payments.ocr.txt.csv"),
+    ] {
+        let rows = receipt_rows(&ws.outbox_file(sender, name));
+        assert_eq!(rows[0]["status"], "accepted", "{name}: {rows:?}");
+        assert_eq!(rows[0]["accepted"], "400");
+    }
+    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+    let unmatched = status["unmatched"].as_array().unwrap().len();
+    assert!(
+        (20..=60).contains(&unmatched),
+        "about a tenth unmatched, not {unmatched}"
+    );
+}
