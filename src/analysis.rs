@@ -10,7 +10,7 @@ use std::io::Read;
 
 use crate::decode::decode_xml;
 use crate::detect::{Sniffed, sniff};
-use crate::diagnostic::{Diagnostic, Position, code};
+use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{FileKind, InboundFormat};
 use crate::parse::bgmax::parse_bgmax;
 use crate::parse::camt::parse_camt;
@@ -222,16 +222,7 @@ fn parse_whole(format: InboundFormat, bytes: &[u8]) -> Result<ParsedFile, Vec<Di
         | InboundFormat::KravflytXml
         | InboundFormat::Camt053
         | InboundFormat::Camt054 => {
-            let text = decode_xml(bytes).map_err(|e| {
-                vec![Diagnostic::at(
-                    Position::Line(e.line),
-                    code::BAD_ENCODING,
-                    format!(
-                        "byte 0x{:02X} on line {} is not valid UTF-8, and the XML declaration names no other encoding kravflyt reads",
-                        e.byte, e.line
-                    ),
-                )]
-            })?;
+            let text = decode_xml(bytes).map_err(|e| vec![e.xml_diagnostic()])?;
             match format {
                 InboundFormat::Peppol => parse_peppol(&text),
                 InboundFormat::KravflytXml => parse_kravflyt_xml(&text),

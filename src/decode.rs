@@ -1,7 +1,8 @@
 //! Bytes → text in the sender's encoding: UTF-8 (with or without BOM) or windows-1252.
 
 use crate::config::TextEncoding;
-use crate::detect::UTF8_BOM;
+use crate::detect::{UTF8_BOM, Utf16};
+use crate::diagnostic::{Diagnostic, Position, code};
 
 /// Why the bytes are not text in the expected encoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,6 +12,31 @@ use crate::detect::UTF8_BOM;
 pub struct NotUtf8 {
     pub line: u64,
     pub byte: u8,
+    /// The bytes start with a UTF-16 byte order mark: the whole file is UTF-16.
+    pub utf16: Option<Utf16>,
+}
+
+impl NotUtf8 {
+    /// The receipt's `bad_encoding` for an XML document that could not be decoded.
+    pub fn xml_diagnostic(&self) -> Diagnostic {
+        match self.utf16 {
+            Some(utf16) => Diagnostic::file(
+                code::BAD_ENCODING,
+                format!(
+                    "the document is {}, which kravflyt does not read: XML must be UTF-8, or ISO-8859-1 / windows-1252 named in its XML declaration; save or export it as UTF-8",
+                    utf16.describe()
+                ),
+            ),
+            None => Diagnostic::at(
+                Position::Line(self.line),
+                code::BAD_ENCODING,
+                format!(
+                    "byte 0x{:02X} on line {} is not valid UTF-8, and the XML declaration names no other encoding kravflyt reads",
+                    self.byte, self.line
+                ),
+            ),
+        }
+    }
 }
 
 /// Decodes a whole file. A UTF-8 BOM always means UTF-8, whatever the sender's setting: an
@@ -39,6 +65,7 @@ fn utf8(bytes: &[u8]) -> Result<String, NotUtf8> {
             Err(NotUtf8 {
                 line,
                 byte: bytes.get(at).copied().unwrap_or(0),
+                utf16: None,
             })
         }
     }
@@ -46,8 +73,16 @@ fn utf8(bytes: &[u8]) -> Result<String, NotUtf8> {
 
 /// Decodes an XML document: UTF-8 (with or without BOM) unless its declaration names
 /// ISO-8859-1 or windows-1252, which are read as windows-1252. Other encodings are refused by
-/// the UTF-8 check with the line of the first bad byte.
+/// the UTF-8 check with the line of the first bad byte; UTF-16 (known by its byte order mark)
+/// is refused as a whole.
 pub fn decode_xml(bytes: &[u8]) -> Result<String, NotUtf8> {
+    if let Some(utf16) = Utf16::of(bytes) {
+        return Err(NotUtf8 {
+            line: 1,
+            byte: bytes.first().copied().unwrap_or(0),
+            utf16: Some(utf16),
+        });
+    }
     let body = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     let declaration_end = body
         .windows(2)
@@ -116,7 +151,8 @@ mod tests {
             err,
             NotUtf8 {
                 line: 3,
-                byte: 0xF8
+                byte: 0xF8,
+                utf16: None,
             }
         );
         assert!(err.to_string().contains("windows-1252"));
@@ -131,6 +167,23 @@ mod tests {
         );
         assert_eq!(decode_xml("<a>ø</a>".as_bytes()).unwrap(), "<a>ø</a>");
         assert!(decode_xml(b"<a>\xF8</a>").is_err());
+    }
+
+    #[test]
+    fn utf16_xml_is_refused_as_utf16() {
+        let mut bytes = b"\xFF\xFE".to_vec();
+        for unit in "<a>ø</a>".encode_utf16() {
+            bytes.extend(unit.to_le_bytes());
+        }
+        let err = decode_xml(&bytes).unwrap_err();
+        assert_eq!(err.utf16, Some(Utf16::Le));
+        let diagnostic = err.xml_diagnostic();
+        assert_eq!(diagnostic.code, code::BAD_ENCODING);
+        assert_eq!(diagnostic.position, Position::File);
+        assert!(diagnostic.message.contains("UTF-16 LE"), "{diagnostic}");
+        let latin = decode_xml(b"<a>\xF8</a>").unwrap_err().xml_diagnostic();
+        assert_eq!(latin.position, Position::Line(1));
+        assert!(latin.message.contains("0xF8"), "{latin}");
     }
 
     #[test]

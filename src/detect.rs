@@ -6,6 +6,41 @@ use crate::domain::InboundFormat;
 /// The UTF-8 byte order mark.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// A file that starts with a UTF-16 byte order mark: `FF FE` (little-endian, what Windows
+/// and Excel's "Unicode text" write) or `FE FF` (big-endian). kravflyt does not read UTF-16;
+/// such a file is an encoding problem (`bad_encoding`), not binary junk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Utf16 {
+    Le,
+    Be,
+}
+
+impl Utf16 {
+    /// The UTF-16 its byte order mark says `bytes` is in, if it starts with one.
+    pub fn of(bytes: &[u8]) -> Option<Utf16> {
+        match bytes.get(..2) {
+            Some(b"\xFF\xFE") => Some(Utf16::Le),
+            Some(b"\xFE\xFF") => Some(Utf16::Be),
+            _ => None,
+        }
+    }
+
+    /// `UTF-16 LE (byte order mark FF FE)`, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Utf16::Le => "UTF-16 LE (byte order mark FF FE)",
+            Utf16::Be => "UTF-16 BE (byte order mark FE FF)",
+        }
+    }
+
+    fn encoding(self) -> &'static encoding_rs::Encoding {
+        match self {
+            Utf16::Le => encoding_rs::UTF_16LE,
+            Utf16::Be => encoding_rs::UTF_16BE,
+        }
+    }
+}
+
 const UBL_INVOICE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 const UBL_CREDIT_NOTE_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
 /// The namespace of kravflyt XML (the XSDs in `schemas/` define it).
@@ -44,6 +79,9 @@ fn content_start(bytes: &[u8]) -> &[u8] {
 
 /// Decides what a file is from its content.
 pub fn sniff(bytes: &[u8]) -> Sniffed {
+    if let Some(utf16) = Utf16::of(bytes) {
+        return sniff_utf16(utf16, bytes);
+    }
     let start = content_start(bytes);
     if start.is_empty() {
         return Sniffed::Empty;
@@ -55,7 +93,7 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
         return Sniffed::Format(InboundFormat::BgMax);
     }
     if start.starts_with(b"<") {
-        return sniff_xml(start);
+        return sniff_xml(start, bytes.len() as u64 >= crate::analysis::HEAD_BYTES);
     }
     // NUL bytes or many control characters: not a text export of any accounting system.
     let sample = &start[..start.len().min(4096)];
@@ -69,8 +107,45 @@ pub fn sniff(bytes: &[u8]) -> Sniffed {
     Sniffed::Text
 }
 
-/// The root element's qualified name and namespace, reading only the prolog.
-fn xml_root(start: &[u8]) -> Result<Option<(String, Option<String>)>, ()> {
+/// A UTF-16 file is looked at through its decoded text, so the format kravflyt would read it
+/// as is known: XML is detected as XML (its reader then refuses the encoding, as for any XML
+/// that is not UTF-8 or a declared windows-1252), everything else is text, whose CSV reader
+/// refuses it with `bad_encoding` naming UTF-16. Never binary: NUL bytes are half of UTF-16.
+fn sniff_utf16(utf16: Utf16, bytes: &[u8]) -> Sniffed {
+    // The head may end inside a character; the decoder then ends with U+FFFD, which is fine
+    // for detection.
+    let (text, _) = utf16
+        .encoding()
+        .decode_without_bom_handling(bytes.get(2..).unwrap_or_default());
+    match sniff(text.as_bytes()) {
+        xml @ (Sniffed::Format(
+            InboundFormat::Peppol
+            | InboundFormat::KravflytXml
+            | InboundFormat::Camt053
+            | InboundFormat::Camt054,
+        )
+        | Sniffed::UnknownXml { .. }
+        | Sniffed::XmlWithDtd) => xml,
+        other @ (Sniffed::Empty | Sniffed::Binary) => other,
+        Sniffed::Format(_) | Sniffed::Text => Sniffed::Text,
+    }
+}
+
+/// The root element as far as the first bytes of a file show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Root {
+    qname: String,
+    /// The namespace bound to the root's prefix (the default namespace for an unprefixed
+    /// root), declared on the root element itself.
+    namespace: Option<String>,
+    /// The start tag goes on past the bytes looked at: attributes after the last one read,
+    /// a namespace declaration among them, are not known.
+    cut: bool,
+}
+
+/// The root element, reading only the prolog and the root's start tag. `Err` for a DTD,
+/// `Ok(None)` when no root element starts in `start`.
+fn xml_root(start: &[u8]) -> Result<Option<Root>, ()> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(start);
     let mut buf = Vec::new();
@@ -79,24 +154,118 @@ fn xml_root(start: &[u8]) -> Result<Option<(String, Option<String>)>, ()> {
             Ok(Event::DocType(_)) => return Err(()),
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
                 let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                let prefix = qname.split_once(':').map(|(p, _)| p.to_owned());
-                let wanted = match &prefix {
-                    Some(p) => format!("xmlns:{p}"),
-                    None => "xmlns".to_owned(),
-                };
-                let namespace = e.attributes().flatten().find_map(|a| {
+                if qname.is_empty() {
+                    // `<>`: no element name at all.
+                    return Ok(None);
+                }
+                let wanted = namespace_attribute(&qname);
+                let namespace = e.attributes().with_checks(false).flatten().find_map(|a| {
                     (a.key.as_ref() == wanted.as_bytes())
                         .then(|| String::from_utf8_lossy(&a.value).into_owned())
                 });
-                return Ok(Some((qname, namespace)));
+                return Ok(Some(Root {
+                    qname,
+                    namespace,
+                    cut: false,
+                }));
             }
-            Ok(Event::Eof) | Err(_) => return Ok(None),
+            // quick-xml needs the whole start tag; one longer than the bytes given (megabytes
+            // of attributes) or a broken one is read by hand as far as it goes.
+            Ok(Event::Eof) | Err(_) => return Ok(start_tag_by_hand(start)),
             Ok(_) => buf.clear(),
         }
     }
 }
 
-fn sniff_xml(start: &[u8]) -> Sniffed {
+/// `xmlns:p` for a root `p:Name`, `xmlns` for an unprefixed one.
+fn namespace_attribute(qname: &str) -> String {
+    match qname.split_once(':') {
+        Some((prefix, _)) => format!("xmlns:{prefix}"),
+        None => "xmlns".to_owned(),
+    }
+}
+
+/// The root's start tag read by hand: its name and the attributes complete within `start`,
+/// after a prolog of the XML declaration, processing instructions, comments and white space.
+/// `None` when no element name starts there.
+fn start_tag_by_hand(start: &[u8]) -> Option<Root> {
+    fn after<'a>(bytes: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
+        let at = bytes.windows(marker.len()).position(|w| w == marker)?;
+        bytes.get(at + marker.len()..)
+    }
+    let mut rest = start;
+    loop {
+        rest = rest.trim_ascii_start();
+        if let Some(pi) = rest.strip_prefix(b"<?") {
+            rest = after(pi, b"?>")?;
+        } else if let Some(comment) = rest.strip_prefix(b"<!--") {
+            rest = after(comment, b"-->")?;
+        } else {
+            break;
+        }
+    }
+    let tag = rest.strip_prefix(b"<")?;
+    if !tag
+        .first()
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || !b.is_ascii())
+    {
+        return None;
+    }
+    let ends_name = |b: &u8| b.is_ascii_whitespace() || matches!(b, b'/' | b'>' | b'<' | b'=');
+    // A name cut off by the end of the bytes is not known.
+    let name_len = tag.iter().position(ends_name)?;
+    let qname = String::from_utf8_lossy(tag.get(..name_len)?).into_owned();
+    let wanted = namespace_attribute(&qname);
+    let mut namespace = None;
+    let mut rest = tag.get(name_len..)?;
+    let cut = loop {
+        rest = rest.trim_ascii_start();
+        let Some(first) = rest.first() else {
+            break true;
+        };
+        if matches!(first, b'>' | b'/') {
+            break false;
+        }
+        let Some(name_end) = rest.iter().position(ends_name) else {
+            break true;
+        };
+        let name = rest.get(..name_end).unwrap_or_default();
+        let Some(value) = rest
+            .get(name_end..)
+            .unwrap_or_default()
+            .trim_ascii_start()
+            .strip_prefix(b"=")
+        else {
+            // Broken (`<a b>`), unless the bytes end right after the name.
+            break rest
+                .get(name_end..)
+                .unwrap_or_default()
+                .trim_ascii()
+                .is_empty();
+        };
+        let value = value.trim_ascii_start();
+        let Some((&quote, value)) = value.split_first() else {
+            break true;
+        };
+        if name.is_empty() || !matches!(quote, b'"' | b'\'') {
+            break false;
+        }
+        let Some(end) = value.iter().position(|b| *b == quote) else {
+            break true;
+        };
+        if name == wanted.as_bytes() {
+            namespace = Some(String::from_utf8_lossy(value.get(..end)?).into_owned());
+        }
+        rest = value.get(end + 1..)?;
+    };
+    Some(Root {
+        qname,
+        namespace,
+        cut,
+    })
+}
+
+fn sniff_xml(start: &[u8], window_full: bool) -> Sniffed {
     // A DTD anywhere in the prolog is refused, even one quick-xml would skip.
     let prolog_end = start
         .windows(2)
@@ -111,16 +280,41 @@ fn sniff_xml(start: &[u8]) -> Sniffed {
     {
         return Sniffed::XmlWithDtd;
     }
-    let (qname, namespace) = match xml_root(start) {
+    let window = format!("the first {} KiB", crate::analysis::HEAD_BYTES / 1024);
+    let root = match xml_root(start) {
         Err(()) => return Sniffed::XmlWithDtd,
         Ok(Some(root)) => root,
+        // Never an empty name in the receipt: say that there was none to be found.
         Ok(None) => {
             return Sniffed::UnknownXml {
-                root: String::new(),
+                root: if window_full {
+                    format!("(none in {window})")
+                } else {
+                    "(none)".to_owned()
+                },
                 namespace: None,
             };
         }
     };
+    let Root {
+        qname,
+        namespace,
+        cut,
+    } = root;
+    // A start tag longer than the detection window that declares no namespace within it: its
+    // namespace is unknown, not absent, and the receipt must say why.
+    if cut && namespace.is_none() {
+        return Sniffed::UnknownXml {
+            root: qname,
+            namespace: Some(if window_full {
+                format!(
+                    "unknown: the root element's start tag is longer than {window}, which is all kravflyt reads to detect the format, and declares no namespace within them"
+                )
+            } else {
+                "unknown: the file ends inside the root element's start tag".to_owned()
+            }),
+        };
+    }
     let local = qname.rsplit(':').next().unwrap_or(&qname);
     let ns = namespace.as_deref().unwrap_or("");
     let format = match (local, ns) {
@@ -178,9 +372,21 @@ pub fn completeness(head: &[u8], tail: &[u8]) -> Completeness {
             line
         }
     };
+    // A fixed-width bank file is complete once its end record is there: what follows it
+    // (more records, NUL padding) is the reader's to refuse, not a reason to keep waiting.
+    let has_end_record = |marker: &[u8]| {
+        let trimmed = tail
+            .iter()
+            .rposition(|b| !matches!(b, 0 | 0x1a) && !b.is_ascii_whitespace())
+            .map_or(&tail[..0], |last| &tail[..=last]);
+        last_line().starts_with(marker)
+            || trimmed
+                .split(|b| matches!(b, b'\n' | b'\r'))
+                .any(|line| line.starts_with(marker))
+    };
     match sniff(head) {
         Sniffed::Format(InboundFormat::OcrGiro) => {
-            if last_line().starts_with(b"NY000089") {
+            if has_end_record(b"NY000089") {
                 Completeness::Complete
             } else {
                 Completeness::Incomplete(
@@ -189,14 +395,16 @@ pub fn completeness(head: &[u8], tail: &[u8]) -> Completeness {
             }
         }
         Sniffed::Format(InboundFormat::BgMax) => {
-            if last_line().starts_with(b"70") {
+            if has_end_record(b"70") {
                 Completeness::Complete
             } else {
                 Completeness::Incomplete("the BgMax end record (70) is missing")
             }
         }
+        // UTF-16 is refused whatever it holds: nothing to wait for.
+        _ if Utf16::of(head).is_some() => Completeness::NoMarker,
         Sniffed::Format(_) | Sniffed::UnknownXml { .. } => match xml_root(content_start(head)) {
-            Ok(Some((qname, _))) => {
+            Ok(Some(Root { qname, .. })) => {
                 let end = tail.trim_ascii_end();
                 let opening_of_end_tag = format!("</{qname}");
                 let closes = end.strip_suffix(b">").is_some_and(|rest| {
@@ -315,6 +523,106 @@ mod tests {
                 namespace: Some("urn:example:order".into())
             }
         );
+    }
+
+    fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+        let mut bytes = if big_endian {
+            b"\xFE\xFF".to_vec()
+        } else {
+            b"\xFF\xFE".to_vec()
+        };
+        for unit in text.encode_utf16() {
+            bytes.extend(if big_endian {
+                unit.to_be_bytes()
+            } else {
+                unit.to_le_bytes()
+            });
+        }
+        bytes
+    }
+
+    #[test]
+    fn utf16_is_an_encoding_not_binary() {
+        assert_eq!(Utf16::of(b"\xFF\xFEa\0"), Some(Utf16::Le));
+        assert_eq!(Utf16::of(b"\xFE\xFF\0a"), Some(Utf16::Be));
+        assert_eq!(Utf16::of(b"\xEF\xBB\xBFa"), None);
+        for big_endian in [false, true] {
+            let csv = utf16("creditor_id;invoice_no\n923609016;1\n", big_endian);
+            assert_eq!(sniff(&csv), Sniffed::Text);
+            assert_eq!(completeness(&csv, &csv), Completeness::NoMarker);
+            let ocr = utf16(&format!("NY000010{}\n", "0".repeat(72)), big_endian);
+            assert_eq!(sniff(&ocr), Sniffed::Text);
+            let xml = utf16(
+                r#"<?xml version="1.0" encoding="UTF-16"?><Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"/>"#,
+                big_endian,
+            );
+            assert_eq!(sniff(&xml), Sniffed::Format(InboundFormat::Peppol));
+            assert_eq!(completeness(&xml, &xml), Completeness::NoMarker);
+            assert_eq!(sniff(&utf16("  \n", big_endian)), Sniffed::Empty);
+        }
+    }
+
+    #[test]
+    fn a_root_start_tag_longer_than_the_window_is_read_as_far_as_it_goes() {
+        let window = crate::analysis::HEAD_BYTES as usize;
+        let cut = |text: String| text.into_bytes()[..window].to_vec();
+        // The namespace comes before the window ends: detected, and read whole later.
+        let huge = cut(format!(
+            "<?xml version=\"1.0\"?>\n<!-- c -->\n<k:invoices xmlns:k=\"urn:kravflyt:xml:1\" pad=\"{}\">",
+            "A".repeat(window)
+        ));
+        assert_eq!(sniff(&huge), Sniffed::Format(InboundFormat::KravflytXml));
+        let many: String = (0..20_000).map(|i| format!(" a{i}='x'")).collect();
+        let many = cut(format!(
+            "<Invoice xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:Invoice-2\"{many}>"
+        ));
+        assert_eq!(sniff(&many), Sniffed::Format(InboundFormat::Peppol));
+        // A namespace declared past the window is not known, and the receipt says why.
+        let late = cut(format!(
+            "<invoices pad=\"{}\" xmlns=\"urn:kravflyt:xml:1\">",
+            "A".repeat(window)
+        ));
+        match sniff(&late) {
+            Sniffed::UnknownXml {
+                root,
+                namespace: Some(namespace),
+            } => {
+                assert_eq!(root, "invoices");
+                assert!(
+                    namespace.contains("longer than the first 64 KiB"),
+                    "{namespace}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Completeness needs the root's name only.
+        let tail = b"</invoice>\n</invoices>\n";
+        assert_eq!(completeness(&late[..8192], tail), Completeness::Complete);
+        assert!(matches!(
+            completeness(&late[..8192], b"<invoice>"),
+            Completeness::Incomplete(_)
+        ));
+        // A file that ends inside the root's start tag: its reader says where.
+        let short = br#"<invoices xmlns="urn:kravflyt:xml:1" a="1"#;
+        assert_eq!(sniff(short), Sniffed::Format(InboundFormat::KravflytXml));
+        assert!(matches!(
+            completeness(short, short),
+            Completeness::Incomplete(_)
+        ));
+    }
+
+    #[test]
+    fn xml_without_a_root_never_names_an_empty_one() {
+        for text in [
+            &b"<?xml version=\"1.0\"?>\n<!-- nothing -->\n"[..],
+            b"<>",
+            b"< a/>",
+        ] {
+            match sniff(text) {
+                Sniffed::UnknownXml { root, .. } => assert_eq!(root, "(none)"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -285,7 +285,7 @@ impl<'t> Reader<'t> {
 
     /// Checks a deposit record against its deposit and emits the deposit's payments.
     fn close(&mut self, rec: Rec<'t>, deposit: Deposit<'t>) -> Result<(), Vec<Diagnostic>> {
-        let date = rec.digits(38, 45, "payment date").map_err(one)?;
+        let date = rec.date(38, 45, "payment date").map_err(one)?;
         rec.digits(46, 50, "deposit serial number").map_err(one)?;
         let amount = to_number(rec.digits(51, 68, "deposit amount").map_err(one)?);
         let payments = to_number(rec.digits(72, 79, "number of payments").map_err(one)?);
@@ -545,6 +545,35 @@ impl<'t> Rec<'t> {
         };
         Err(self.problem(code::BAD_RECORD, message))
     }
+
+    /// A field that must be a real date, `YYYYMMDD` (years 1900–2199, as validation takes
+    /// them). `20260231` is a damaged record, which rejects the whole file like a field that
+    /// is not digits: a bank file is trusted only whole.
+    fn date(&self, from: usize, to: usize, what: &str) -> Result<&'t str, Diagnostic> {
+        let digits = self.digits(from, to, what)?;
+        let part = |range: std::ops::Range<usize>| -> Option<u32> {
+            digits.get(range).and_then(|p| p.parse().ok())
+        };
+        let real = match (part(0..4), part(4..6), part(6..8)) {
+            (Some(year), Some(month), Some(day)) if (1900..=2199).contains(&year) => {
+                i32::try_from(year)
+                    .ok()
+                    .and_then(|year| chrono::NaiveDate::from_ymd_opt(year, month, day))
+                    .is_some()
+            }
+            _ => false,
+        };
+        if real {
+            Ok(digits)
+        } else {
+            Err(self.problem(
+                code::BAD_RECORD,
+                format!(
+                    "the {what} (positions {from}–{to}) is `{digits}`, which is not a date (YYYYMMDD); the file is damaged or was edited: ask Bankgirot for it again"
+                ),
+            ))
+        }
+    }
 }
 
 /// The records of the text, one per line (LF or CRLF). Blank lines are passed over but keep
@@ -764,6 +793,25 @@ mod tests {
         let found = problems(&join(&lines));
         assert_eq!(found[0].code, code::BAD_CONTROL_TOTAL);
         assert!(found[0].message.contains("2900.00"), "{found:?}");
+    }
+
+    #[test]
+    fn a_payment_date_that_is_not_a_date_rejects_the_file() {
+        for date in ["20040231", "20041301", "18991231", "20040500"] {
+            let mut lines = lines_of(&sample());
+            patch(&mut lines, 22, 38, date);
+            let found = problems(&join(&lines));
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].code, code::BAD_RECORD);
+            assert_eq!(found[0].position, Position::Record(23));
+            assert!(
+                found[0].message.contains("payment date") && found[0].message.contains(date),
+                "{found:?}"
+            );
+        }
+        let mut lines = lines_of(&sample());
+        patch(&mut lines, 22, 38, "20040229");
+        assert!(parse_bgmax(&join(&lines)).is_ok(), "2004 is a leap year");
     }
 
     #[test]

@@ -171,6 +171,32 @@ impl<'d> Reader<'d> {
         );
     }
 
+    /// Hands on a payment, unless its amount was written with a minus sign. camt amounts are
+    /// never negative (the schema's minimum is 0): the credit/debit indicator says which way
+    /// the money went. A credit written `-500.00` is not money taken back and must not become
+    /// a negative payment, which would undo another payment; it is rejected on its own.
+    fn push(&mut self, record: RawRecord, signed: Option<String>, reversal: bool) {
+        let Some(written) = signed else {
+            self.records.push(record);
+            return;
+        };
+        let what = if reversal {
+            "this is a reversal (a `DBIT` with `RvslInd`), which is already read as money taken back"
+        } else {
+            "this is a credit (`CRDT`), money received, which cannot be negative"
+        };
+        let diagnostic = Diagnostic::at(
+            record.position.clone(),
+            code::BAD_AMOUNT,
+            format!(
+                "the amount `{written}` has a minus sign, but camt amounts are written without one and the credit/debit indicator (CdtDbtInd) gives the direction: {what}; ask the bank for a corrected statement"
+            ),
+        )
+        .with_field("amount")
+        .with_key(record.get("payment_id"));
+        self.diagnostics.push(diagnostic);
+    }
+
     /// One `Ntry`: nothing, a skip, a rejected entry, or a payment per transaction detail.
     fn entry(&mut self, entry: &'d Element, path: &str, number: usize, report_id: Option<&str>) {
         let entry_ref = self.text(entry, &["AcctSvcrRef"]);
@@ -262,16 +288,14 @@ impl<'d> Reader<'d> {
             let mut record = RawRecord::new(Position::Path(path.to_owned()));
             record.set("kind", "bank");
             set(&mut record, "payment_date", booking_date);
-            if let Some(amount) = entry_amount {
-                set_amount(&mut record, amount, reversal);
-            }
+            let signed = entry_amount.and_then(|amount| set_amount(&mut record, amount, reversal));
             let id = match (&entry_ref, report_id) {
                 (Some(r), _) => Some(format!("{r}/1")),
                 (None, Some(report)) => Some(fallback_id(report, entry, self.ns, number, 1)),
                 (None, None) => None,
             };
             set(&mut record, "payment_id", id);
-            self.records.push(record);
+            self.push(record, signed, reversal);
             return;
         }
 
@@ -302,9 +326,7 @@ impl<'d> Reader<'d> {
                 .find(tx, &["AmtDtls", "TxAmt", "Amt"])
                 .or_else(|| self.find(tx, &["Amt"]))
                 .or(if single { entry_amount } else { None });
-            if let Some(amount) = amount {
-                set_amount(&mut record, amount, reversal);
-            }
+            let signed = amount.and_then(|amount| set_amount(&mut record, amount, reversal));
             // The transaction's own bank reference, unless the bank repeated one reference on
             // several details of this entry; then the index tells them apart.
             let repeated = tx_ref
@@ -330,7 +352,7 @@ impl<'d> Reader<'d> {
                 .or_else(|| self.text(tx, &["RltdPties", "DbtrAcct", "Id", "Othr", "Id"]))
                 .map(|a| a.split_whitespace().collect::<String>());
             set(&mut record, "payer_account", account);
-            self.records.push(record);
+            self.push(record, signed, reversal);
         }
     }
 
@@ -399,9 +421,23 @@ fn longest_digit_run(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Amount and currency from an `Amt` element; negative for a reversal.
-fn set_amount(record: &mut RawRecord, amount: &Element, reversal: bool) {
+/// Amount and currency from an `Amt` element; negative for a reversal. Returns the amount as
+/// written (shortened) when it carries a minus sign, which camt amounts never do: the caller
+/// rejects that payment instead of handing it on.
+fn set_amount(record: &mut RawRecord, amount: &Element, reversal: bool) -> Option<String> {
+    let mut signed_as_written = None;
     if let Some(value) = amount.value() {
+        // Only a number with a sign: text that is no number at all is left to validation,
+        // which says so.
+        let written = value.trim();
+        let is_number = written.strip_prefix('-').is_some_and(|unsigned| {
+            let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+            !(int.is_empty() && frac.is_empty())
+                && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        });
+        if is_number {
+            signed_as_written = Some(written.chars().take(40).collect());
+        }
         let plain = xml::plain_amount(value);
         let signed = match (reversal, plain.strip_prefix('-')) {
             (false, _) => plain,
@@ -418,6 +454,7 @@ fn set_amount(record: &mut RawRecord, amount: &Element, reversal: bool) {
     {
         record.set("currency", currency.to_ascii_uppercase());
     }
+    signed_as_written
 }
 
 fn text_of(element: &Element) -> Option<String> {
@@ -880,6 +917,69 @@ mod tests {
                 ("reference", "2026-1187"),
             ]
         );
+    }
+
+    #[test]
+    fn an_amount_with_a_minus_sign_is_a_bad_amount_never_a_reversal() {
+        // A credit written -1499.00, in the detail and in the entry.
+        let negative = CAMT054_V02.replacen(
+            "<Amt Ccy=\"NOK\">1499.00</Amt>",
+            "<Amt Ccy=\"NOK\">-1499.00</Amt>",
+            2,
+        );
+        let parsed = parse_camt(&negative).unwrap();
+        let base = "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]";
+        assert_eq!(parsed.diagnostics.len(), 1, "{:?}", parsed.diagnostics);
+        let problem = &parsed.diagnostics[0];
+        assert_eq!(problem.code, code::BAD_AMOUNT);
+        assert_eq!(problem.field.as_deref(), Some("amount"));
+        assert_eq!(problem.record_key.as_deref(), Some("T-1001-A"));
+        assert_eq!(
+            problem.position,
+            path(&format!("{base}/Ntry[1]/NtryDtls[1]/TxDtls[1]"))
+        );
+        assert!(problem.message.contains("`-1499.00`"), "{problem}");
+        assert!(problem.message.contains("CRDT"), "{problem}");
+        // The other payments are read as before; none is negative but the real reversal.
+        assert_eq!(parsed.records.len(), 4);
+        let negatives: Vec<_> = parsed
+            .records
+            .iter()
+            .filter(|r| r.get("amount").is_some_and(|a| a.starts_with('-')))
+            .map(|r| r.get("payment_id"))
+            .collect();
+        assert_eq!(negatives, [Some("T-1005-A")]);
+
+        // An entry without details, and a reversal written with a sign: rejected too.
+        let entry =
+            CAMT053_V08.replace("<Amt Ccy=\"SEK\">120</Amt>", "<Amt Ccy=\"SEK\">-120</Amt>");
+        let parsed = parse_camt(&entry).unwrap();
+        let problem = parsed
+            .diagnostics
+            .iter()
+            .find(|d| d.code == code::BAD_AMOUNT)
+            .unwrap();
+        assert_eq!(problem.record_key.as_deref(), Some("STMT-2026-061/2/1"));
+        assert_eq!(
+            problem.position,
+            path("/Document/BkToCstmrStmt/Stmt[1]/Ntry[2]")
+        );
+        let reversal = CAMT054_V02.replace(
+            "<AmtDtls><TxAmt><Amt Ccy=\"NOK\">1499.00</Amt></TxAmt></AmtDtls>\n            <RltdPties><Dbtr><Nm>Kari Nordmann</Nm></Dbtr></RltdPties>",
+            "<AmtDtls><TxAmt><Amt Ccy=\"NOK\">-1499.00</Amt></TxAmt></AmtDtls>\n            <RltdPties><Dbtr><Nm>Kari Nordmann</Nm></Dbtr></RltdPties>",
+        );
+        assert_ne!(reversal, CAMT054_V02);
+        let parsed = parse_camt(&reversal).unwrap();
+        assert_eq!(parsed.diagnostics.len(), 1);
+        assert_eq!(parsed.diagnostics[0].code, code::BAD_AMOUNT);
+        assert!(parsed.diagnostics[0].message.contains("reversal"));
+        assert_eq!(parsed.records.len(), 4);
+
+        // Text that is no number at all is left to validation, which says so.
+        let text = CAMT054_V02.replacen("1499.00</Amt>", "-abc</Amt>", 2);
+        let parsed = parse_camt(&text).unwrap();
+        assert!(parsed.diagnostics.is_empty());
+        assert_eq!(parsed.records[0].get("amount"), Some("-abc"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::io::Read;
 use std::rc::Rc;
 
 use crate::config::{CsvDialect, TextEncoding};
+use crate::detect::Utf16;
 use crate::diagnostic::{Diagnostic, Position, code};
 use crate::domain::FileKind;
 use crate::parse::columns::{self, canonical_static};
@@ -44,8 +45,15 @@ pub struct CsvRecords<R: Read> {
 
 /// Decodes `input` as the sender's encoding says (a UTF-8 BOM always wins), so the CSV reader
 /// sees UTF-8. UTF-8 input passes through untouched: invalid bytes are reported by the CSV
-/// reader with their line, not silently replaced.
+/// reader with their line, not silently replaced. A file that starts with a UTF-16 byte order
+/// mark is refused on its first read ([`Utf16File`]), whatever the setting: kravflyt reads
+/// CSV in UTF-8 or windows-1252 only, and the reader's `bad_encoding` says so.
 pub fn decoding_reader<'a>(input: impl Read + 'a, encoding: TextEncoding) -> Box<dyn Read + 'a> {
+    let input = RefuseUtf16 {
+        inner: input,
+        head: Vec::new(),
+        checked: false,
+    };
     let builder = match encoding {
         TextEncoding::Utf8 => {
             let mut b = encoding_rs_io::DecodeReaderBytesBuilder::new();
@@ -64,6 +72,58 @@ pub fn decoding_reader<'a>(input: impl Read + 'a, encoding: TextEncoding) -> Box
         }
     };
     Box::new(builder.build(input))
+}
+
+/// The error a [`decoding_reader`] gives for a UTF-16 file.
+#[derive(Debug)]
+pub struct Utf16File(pub Utf16);
+
+impl std::fmt::Display for Utf16File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the file is {}", self.0.describe())
+    }
+}
+
+impl std::error::Error for Utf16File {}
+
+/// Passes bytes on unchanged, unless the first two are a UTF-16 byte order mark: then every
+/// read fails with [`Utf16File`]. (The decoder behind it would otherwise transcode UTF-16.)
+struct RefuseUtf16<R> {
+    inner: R,
+    /// The first bytes, read to look for the mark, still to be handed on.
+    head: Vec<u8>,
+    checked: bool,
+}
+
+impl<R: Read> Read for RefuseUtf16<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.checked {
+            let mut two = [0u8; 2];
+            while self.head.len() < two.len() {
+                let wanted = two.len() - self.head.len();
+                match self.inner.read(&mut two[..wanted]) {
+                    Ok(0) => break,
+                    Ok(n) => self.head.extend_from_slice(&two[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.checked = true;
+        }
+        if let Some(utf16) = Utf16::of(&self.head) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                Utf16File(utf16),
+            ));
+        }
+        if !self.head.is_empty() {
+            let n = self.head.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.head[..n]);
+            self.head.drain(..n);
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
 }
 
 impl<R: Read> CsvRecords<R> {
@@ -88,7 +148,9 @@ impl<R: Read> CsvRecords<R> {
                     "the file is empty",
                 )]);
             }
-            Err(e) => return Err(vec![fatal(&lines, &e).into_diagnostic()]),
+            Err(e) => {
+                return Err(vec![fatal(&lines, &e).into_diagnostic(dialect.encoding)]);
+            }
         }
         let header_line = header
             .position()
@@ -127,7 +189,7 @@ impl<R: Read> Iterator for CsvRecords<R> {
                 Err(e) => {
                     self.done = true;
                     return Some(Err(RowProblem::Fatal(
-                        fatal(&self.lines, &e).into_diagnostic(),
+                        fatal(&self.lines, &e).into_diagnostic(self.dialect.encoding),
                     )));
                 }
             }
@@ -186,12 +248,31 @@ impl<R: Read> CsvRecords<R> {
 struct Fatal {
     line: u64,
     utf8: bool,
+    /// The file is UTF-16 ([`RefuseUtf16`]).
+    utf16: Option<Utf16>,
     text: String,
 }
 
 impl Fatal {
-    fn into_diagnostic(self) -> Diagnostic {
-        if self.utf8 {
+    /// The problem, told for a sender whose files are set up to be in `encoding`.
+    fn into_diagnostic(self, encoding: TextEncoding) -> Diagnostic {
+        if let Some(utf16) = self.utf16 {
+            let what_to_do = match encoding {
+                TextEncoding::Utf8 => {
+                    "save or export it as UTF-8, the encoding this sender is set up for (in Excel: \"CSV UTF-8\")"
+                }
+                TextEncoding::Windows1252 => {
+                    "save or export it as windows-1252 (ANSI), the encoding this sender is set up for, or as UTF-8 with a byte order mark (in Excel: \"CSV UTF-8\")"
+                }
+            };
+            Diagnostic::file(
+                code::BAD_ENCODING,
+                format!(
+                    "the file is {}, which kravflyt does not read: {what_to_do}",
+                    utf16.describe()
+                ),
+            )
+        } else if self.utf8 {
             Diagnostic::at(
                 Position::Line(self.line),
                 code::BAD_ENCODING,
@@ -215,9 +296,17 @@ fn fatal(lines: &Rc<RefCell<LineTracker>>, e: &csv::Error) -> Fatal {
         .position()
         .map_or(0, |p| lines.borrow_mut().line_at(p.byte()));
     let utf8 = matches!(e.kind(), csv::ErrorKind::Utf8 { .. });
+    let utf16 = match e.kind() {
+        csv::ErrorKind::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Utf16File>())
+            .map(|u| u.0),
+        _ => None,
+    };
     Fatal {
         line,
         utf8,
+        utf16,
         text: e.to_string(),
     }
 }
@@ -255,7 +344,20 @@ fn map_header(
     let mut present: Vec<&str> = slots.iter().flatten().copied().collect();
     present.extend(dialect.fixed.keys().map(String::as_str));
     let Some(kind) = columns::kind_of_header(&present) else {
-        let shown: Vec<_> = names.iter().take(8).map(String::as_str).collect();
+        // A file without its header shows its first data row here: names that look like an
+        // identity number (long digit runs, with or without separators) are masked.
+        let shown: Vec<String> = names
+            .iter()
+            .take(8)
+            .map(|name| {
+                let digits = name.chars().filter(char::is_ascii_digit).count();
+                if digits >= 6 {
+                    crate::identifiers::mask(name)
+                } else {
+                    name.clone()
+                }
+            })
+            .collect();
         return Err(vec![Diagnostic::at(
             Position::Line(header_line),
             code::UNKNOWN_FORMAT,
@@ -420,6 +522,71 @@ mod tests {
         assert_eq!(lines, [Position::Line(2), Position::Line(4)], "{table:?}");
         assert_eq!(table.records[0].get("address"), Some("Storgata 1; 2. etg"));
         assert!(table.diagnostics.is_empty());
+    }
+
+    /// Hands on one byte per read, as a slow pipe may.
+    struct OneByte<'a>(&'a [u8]);
+
+    impl Read for OneByte<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some((first, rest)) = self.0.split_first() else {
+                return Ok(0);
+            };
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = *first;
+            self.0 = rest;
+            Ok(1)
+        }
+    }
+
+    #[test]
+    fn utf16_is_refused_with_what_to_do_and_other_text_passes_whole() {
+        let text = format!("{HEADER}\n");
+        for (bom, big_endian, name) in [
+            (&b"\xFF\xFE"[..], false, "UTF-16 LE"),
+            (&b"\xFE\xFF"[..], true, "UTF-16 BE"),
+        ] {
+            let mut bytes = bom.to_vec();
+            for unit in text.encode_utf16() {
+                bytes.extend(if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            for encoding in [TextEncoding::Utf8, TextEncoding::Windows1252] {
+                let dialect = CsvDialect {
+                    encoding,
+                    ..CsvDialect::default()
+                };
+                let problems =
+                    CsvRecords::new(decoding_reader(OneByte(&bytes), encoding), &dialect)
+                        .err()
+                        .unwrap();
+                assert_eq!(problems.len(), 1);
+                assert_eq!(problems[0].code, code::BAD_ENCODING);
+                assert_eq!(problems[0].position, Position::File);
+                assert!(problems[0].message.contains(name), "{}", problems[0]);
+                let setting = match encoding {
+                    TextEncoding::Utf8 => "as UTF-8, the encoding this sender is set up for",
+                    TextEncoding::Windows1252 => "windows-1252 (ANSI), the encoding this sender",
+                };
+                assert!(problems[0].message.contains(setting), "{}", problems[0]);
+            }
+        }
+        // Files of one byte, or starting with one of the two bytes only, pass unchanged.
+        for bytes in [&b"a"[..], b"\xFF;b", b"\xFEa", b""] {
+            let mut out = Vec::new();
+            decoding_reader(OneByte(bytes), TextEncoding::Windows1252)
+                .read_to_end(&mut out)
+                .unwrap();
+            let expected = encoding_rs::WINDOWS_1252
+                .decode_without_bom_handling(bytes)
+                .0;
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
     }
 
     #[test]

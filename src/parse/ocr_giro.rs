@@ -85,8 +85,9 @@ pub fn transaction_type_meaning(transaction_type: u8) -> Option<&'static str> {
 }
 
 /// A date written `DDMMYY` by Nets. Two-digit years 70–99 are 1970–1999 (the public sample
-/// of Nets' manual is from 1992) and 00–69 are 2000–2069. The calendar is not checked here:
-/// validation reports an impossible `payment_date` on the record.
+/// of Nets' manual is from 1992) and 00–69 are 2000–2069. Only real calendar dates are dates:
+/// `310226` (31 February) in a bank file is a damaged record, which rejects the whole file
+/// like any other field that is not what it must be (a bank file is trusted only whole).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NetsDate {
     pub year: u16,
@@ -115,11 +116,17 @@ impl NetsDate {
             return None;
         }
         let yy = u16::from(two(4)?);
-        Some(NetsDate {
+        let date = NetsDate {
             year: if yy < 70 { 2000 + yy } else { 1900 + yy },
             month: two(2)?,
             day: two(0)?,
-        })
+        };
+        chrono::NaiveDate::from_ymd_opt(
+            i32::from(date.year),
+            u32::from(date.month),
+            u32::from(date.day),
+        )
+        .map(|_| date)
     }
 }
 
@@ -388,13 +395,21 @@ impl<R: BufRead> OcrGiroReader<R> {
                     self.phase = Phase::Transmission;
                 }
                 Phase::Ended => {
-                    return match self.records.next_record().map_err(one)? {
-                        None => Ok(None),
-                        Some(rec) => Err(one(rec.problem(
-                            code::BAD_RECORD,
-                            "a record follows the transmission end record (NY000089); an OCR giro file holds one transmission: remove what follows it or ask Nets for the file again",
-                        ))),
+                    // Anything but blank lines after the end record: a second transmission, a
+                    // damaged line or padding (NUL bytes from a preallocated or disk-full copy).
+                    // Said as what it is, whatever its length.
+                    let position = match self.records.next_record() {
+                        Ok(None) => return Ok(None),
+                        Ok(Some(rec)) => Position::Record(rec.line),
+                        Err(d) if d.code == code::BAD_RECORD => d.position,
+                        Err(d) => return Err(one(d)),
                     };
+                    let message = if self.records.line_is_nul() {
+                        "the transmission end record (NY000089) is followed by NUL bytes (padding left by a preallocated or incomplete copy); an OCR giro file ends with its end record: copy the file again, or ask Nets for it again"
+                    } else {
+                        "a record follows the transmission end record (NY000089); an OCR giro file holds one transmission: remove what follows it or ask Nets for the file again"
+                    };
+                    return Err(one(Diagnostic::at(position, code::BAD_RECORD, message)));
                 }
                 Phase::Transmission => {
                     if let Some(transaction) = self.transmission_record()? {
@@ -752,9 +767,10 @@ impl<R: BufRead> OcrGiroReader<R> {
                 &what,
             );
             rec.digits(42, 47, "settlement date").map_err(one)?;
-            let first = rec.date(48, 53, "first date").map_err(one)?;
-            let last = rec.date(54, 59, "last date").map_err(one)?;
+            // An assignment without transactions has no dates to state (zeros, say).
             if let (Some(earliest), Some(latest)) = (tally.first, tally.last) {
+                let first = rec.date(48, 53, "first date").map_err(one)?;
+                let last = rec.date(54, 59, "last date").map_err(one)?;
                 compare(
                     rec,
                     &mut problems,
@@ -771,6 +787,9 @@ impl<R: BufRead> OcrGiroReader<R> {
                     Dated("latest", latest),
                     &what,
                 );
+            } else {
+                rec.digits(48, 53, "first date").map_err(one)?;
+                rec.digits(54, 59, "last date").map_err(one)?;
             }
         }
         if problems.is_empty() {
@@ -952,7 +971,9 @@ impl Rec {
         NetsDate::from_ddmmyy(digits.as_bytes()).ok_or_else(|| {
             self.problem(
                 code::BAD_RECORD,
-                format!("the {what} (positions {from}–{to}) is not a DDMMYY date"),
+                format!(
+                    "the {what} (positions {from}–{to}) is `{digits}`, which is not a date (DDMMYY); the file is damaged or was edited: ask Nets for it again"
+                ),
             )
         })
     }
@@ -1257,6 +1278,11 @@ impl<R: BufRead> Records<R> {
             line: line.number,
             bytes,
         }))
+    }
+
+    /// Whether the line last read (as far as it is kept, its first 80 bytes) is NUL bytes.
+    fn line_is_nul(&self) -> bool {
+        !self.buf.is_empty() && self.buf.iter().all(|b| *b == 0)
     }
 
     fn peek_record(&mut self) -> Result<Option<Rec>, Diagnostic> {
@@ -1706,6 +1732,75 @@ mod tests {
         assert_eq!(problems[0].code, code::BAD_CONTROL_TOTAL);
         assert_eq!(problems[0].position, Position::Record(44));
         assert!(problems[0].message.contains("51459.00"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_date_that_is_not_a_date_rejects_the_file() {
+        assert_eq!(NetsDate::from_ddmmyy(b"310226"), None);
+        assert_eq!(NetsDate::from_ddmmyy(b"290226"), None);
+        assert_eq!(NetsDate::from_ddmmyy(b"001326"), None);
+        assert_eq!(
+            NetsDate::from_ddmmyy(b"290224")
+                .map(NetsDate::iso)
+                .as_deref(),
+            Some("2024-02-29")
+        );
+        let base = lines_of(&sample());
+        // Amount item 1's Nets date (record 3), amount item 2's bank date (record 4) and the
+        // assignment end record's first date (record 44).
+        for (index, position, field) in [
+            (2, 16, "Nets date"),
+            (3, 42, "bank date"),
+            (43, 48, "first date"),
+        ] {
+            let mut lines = base.clone();
+            patch(&mut lines, index, position, "310292");
+            let problems = parse_ocr_giro(&join(&lines)).unwrap_err();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].code, code::BAD_RECORD);
+            assert_eq!(problems[0].position, Position::Record(index as u64 + 1));
+            assert!(
+                problems[0].message.contains(field) && problems[0].message.contains("310292"),
+                "{problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn nul_padding_after_the_end_record_is_a_bad_record_not_a_missing_end() {
+        let lines = lines_of(&sample());
+        for padding in [
+            vec![0u8; 512],
+            vec![0u8; 80],
+            [vec![0u8; 80], vec![b'\n'], vec![0u8; 80]].concat(),
+        ] {
+            let mut bytes = join(&lines);
+            bytes.extend(&padding);
+            let problems = parse_ocr_giro(&bytes).unwrap_err();
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].code, code::BAD_RECORD);
+            assert_eq!(
+                problems[0].position,
+                Position::Record(lines.len() as u64 + 1)
+            );
+            assert!(
+                problems[0].message.contains("NUL") && problems[0].message.contains("NY000089"),
+                "{problems:?}"
+            );
+        }
+        // A damaged line of another length after the end record says where it is too.
+        let mut bytes = join(&lines);
+        bytes.extend(b"garbage\n");
+        let problems = parse_ocr_giro(&bytes).unwrap_err();
+        assert_eq!(
+            problems[0].position,
+            Position::Record(lines.len() as u64 + 1)
+        );
+        assert!(
+            problems[0]
+                .message
+                .contains("follows the transmission end record")
+        );
     }
 
     #[test]

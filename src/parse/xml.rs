@@ -412,7 +412,10 @@ impl<'t> Builder<'t> {
             }
         };
         let mut attributes = Vec::new();
-        for attribute in tag.attributes() {
+        // Duplicates are found with a set: quick-xml's own check compares every attribute with
+        // every earlier one, which takes minutes for a start tag of 200 000 attributes.
+        let mut names = HashSet::new();
+        for attribute in tag.attributes().with_checks(false) {
             let attribute = match attribute {
                 Ok(a) => a,
                 Err(e) => {
@@ -421,6 +424,13 @@ impl<'t> Builder<'t> {
                 }
             };
             let key = attribute.key;
+            if !names.insert(key.into_inner()) {
+                let message = format!(
+                    "attribute `{}` appears twice in element `{shown}`",
+                    short(&String::from_utf8_lossy(key.as_ref()))
+                );
+                return Err(self.malformed_at(start, message));
+            }
             if key.as_namespace_binding().is_some() {
                 continue;
             }
