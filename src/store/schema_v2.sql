@@ -21,3 +21,6 @@ CREATE TABLE business_days (
 INSERT OR IGNORE INTO business_days (day) SELECT DISTINCT business_date FROM inbound_files;
 INSERT OR IGNORE INTO business_days (day) SELECT DISTINCT posting_date FROM postings;
 INSERT OR IGNORE INTO business_days (day) SELECT value FROM meta WHERE key = 'last_steps_date';
+
+-- The status file reads each event's letter (its deadline).
+CREATE INDEX letters_event ON letters(event_id);
