@@ -119,28 +119,22 @@ impl Tx<'_> {
 
     /// The latest reconciled (closed) business day, if any.
     pub fn last_reconciled_day(&self) -> Result<Option<NaiveDate>, StoreError> {
-        let day: Option<String> = self
-            .tx
-            .prepare_cached("SELECT MAX(day) FROM business_days WHERE reconciled_at IS NOT NULL")?
-            .query_row([], |r| r.get(0))
-            .optional()?
-            .flatten();
-        day.map(|d| date_column(&d))
-            .transpose()
-            .map_err(StoreError::from)
+        self.latest_day("SELECT MAX(day) FROM business_days WHERE reconciled_at IS NOT NULL")
     }
 
     /// The latest business day kravflyt worked on, if any.
     pub fn last_business_day(&self) -> Result<Option<NaiveDate>, StoreError> {
+        self.latest_day("SELECT MAX(day) FROM business_days")
+    }
+
+    fn latest_day(&self, sql: &str) -> Result<Option<NaiveDate>, StoreError> {
         let day: Option<String> = self
             .tx
-            .prepare_cached("SELECT MAX(day) FROM business_days")?
+            .prepare_cached(sql)?
             .query_row([], |r| r.get(0))
             .optional()?
             .flatten();
-        day.map(|d| date_column(&d))
-            .transpose()
-            .map_err(StoreError::from)
+        Ok(day.map(|d| date_column(&d)).transpose()?)
     }
 
     /// The allocations of every payment and reversal placed on a case on `day`.
