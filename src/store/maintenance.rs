@@ -60,12 +60,9 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600));
         }
-        let io_error = |e: std::io::Error| StoreError::Open {
+        let io_error = |source| StoreError::Io {
             path: shown.clone(),
-            source: rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                Some(e.to_string()),
-            ),
+            source,
         };
         std::fs::File::open(&temp)
             .and_then(|f| f.sync_all())

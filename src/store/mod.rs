@@ -83,6 +83,11 @@ pub enum StoreError {
     Damaged { path: String, detail: String },
     #[error("{}", describe_sqlite(.0))]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot use {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("internal error: {0}")]
     Invariant(String),
 }
@@ -107,12 +112,9 @@ impl Store {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| StoreError::Open {
+                .map_err(|source| StoreError::Io {
                     path: shown.clone(),
-                    source: rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                        Some(e.to_string()),
-                    ),
+                    source,
                 })?;
         }
         let conn = Connection::open_with_flags(
