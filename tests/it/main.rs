@@ -6,6 +6,7 @@ mod crash;
 mod daily_report;
 mod docs;
 mod faults;
+mod fuzz_regressions;
 mod hostile;
 mod intake;
 mod privacy;
