@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::money::format_minor;
 use crate::reference::{self, Scheme};
-use crate::store::{NewCase, NewEvent, NewInvoice, StoreError, Tx};
+use crate::store::{CaseRow, NewCase, NewEvent, NewInvoice, StoreError, Tx};
 use crate::validate::invoice::InvoiceRecord;
 
 /// Everything applying needs besides the records.
@@ -372,8 +372,18 @@ pub fn accrue_interest(
     case_id: i64,
     to: NaiveDate,
 ) -> Result<i64, StoreError> {
-    let case = tx.case_row(case_id)?;
-    let postings = interest_due(tx, ctx.config, case_id, to)?;
+    accrue_interest_on(tx, ctx, &tx.case_row(case_id)?, to)
+}
+
+/// [`accrue_interest`] for a case whose row the caller has already read (a payment has).
+pub fn accrue_interest_on(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    case: &CaseRow,
+    to: NaiveDate,
+) -> Result<i64, StoreError> {
+    let case_id = case.id;
+    let postings = interest_due_on(tx, ctx.config, case, to)?;
     for (invoice_id, _, _) in &postings {
         tx.set_interest_through(*invoice_id, to)?;
     }
@@ -418,7 +428,17 @@ pub fn interest_due(
     case_id: i64,
     to: NaiveDate,
 ) -> Result<Vec<(i64, String, i64)>, StoreError> {
-    let case = tx.case_row(case_id)?;
+    interest_due_on(tx, config, &tx.case_row(case_id)?, to)
+}
+
+/// [`interest_due`] for a case whose row the caller has already read.
+pub fn interest_due_on(
+    tx: &Tx<'_>,
+    config: &Config,
+    case: &CaseRow,
+    to: NaiveDate,
+) -> Result<Vec<(i64, String, i64)>, StoreError> {
+    let case_id = case.id;
     let Some(creditor) = config.creditor(&case.creditor_id) else {
         return Ok(Vec::new());
     };

@@ -108,7 +108,8 @@ pub fn build_report(
     config: &Config,
     day: NaiveDate,
 ) -> Result<DailyReport, StoreError> {
-    let reconciliation = crate::reconciliation::build(tx, config, day)?;
+    // The summaries only: the day's items are counted in, not kept.
+    let reconciliation = crate::reconciliation::day_totals(tx, config, day)?;
 
     let mut senders: BTreeMap<String, SenderFiles> = BTreeMap::new();
     for count in tx.inbound_counts(day)? {

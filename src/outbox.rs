@@ -3,12 +3,17 @@
 //! A row is committed with the change that caused it; this module writes it after the commit
 //! (temporary file in the destination folder, fsync, rename, fsync the folder) and marks it
 //! written. A crash between commit and write only delays the write to the next start.
+//!
+//! Large files never sit whole in memory (issue 8): `OutboxWriter` stores a file rendered row
+//! by row as chunks of about [`CHUNK_BYTES`] inside the queuing transaction, `flush` streams
+//! the chunks into the temporary file, and `OutboxComparer` checks a file against one queued
+//! before, chunk by chunk.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Tx};
 use crate::workspace::Workspace;
 
 /// Failures writing outbound files.
@@ -47,6 +52,15 @@ pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
 
 /// Writes `content` to `path` so that a reader sees either nothing or the whole file.
 pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(content))
+}
+
+/// Like [`write_atomic`], with the content written by `fill` into the temporary file, so a
+/// large file can be streamed into it; an error of `fill` leaves nothing under `path`.
+pub fn write_atomic_with<E: From<std::io::Error>>(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> Result<(), E>,
+) -> Result<(), E> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let name = path
@@ -65,10 +79,11 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> std::io::Result<()> {
             options.mode(0o640);
         }
         let mut file = options.open(&temp)?;
-        file.write_all(content)?;
+        fill(&mut file)?;
         file.sync_all()?;
         fs::rename(&temp, path)?;
-        sync_dir(dir)
+        sync_dir(dir)?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&temp);
@@ -85,42 +100,48 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 /// cannot be written to keeps its rows pending (in order) without holding up the others;
 /// the first such failure is returned after the rest are written.
 pub fn flush(store: &mut Store, workspace: &Workspace) -> Result<usize, OutboxError> {
-    let pending = {
-        let tx = store.read()?;
-        tx.pending_outbox()?
-    };
     let mut written = Vec::new();
     let mut failure = None;
-    let mut failed_folders: Vec<&str> = Vec::new();
-    for row in &pending {
-        if failed_folders.contains(&row.folder.as_str()) {
-            continue;
-        }
-        let path = workspace.outbox(&row.folder).join(&row.file_name);
-        match fs::read(&path) {
-            // Written before a crash that came before marking it: nothing to do.
-            Ok(existing) if existing == row.content => {
-                written.push(row.id);
+    {
+        // One snapshot for the whole pass: the files are streamed from it chunk by chunk.
+        let tx = store.read()?;
+        let pending = tx.pending_outbox()?;
+        let mut failed_folders: Vec<&str> = Vec::new();
+        for row in &pending {
+            if failed_folders.contains(&row.folder.as_str()) {
                 continue;
             }
-            Ok(_) => {
-                tracing::error!(path = %path.display(), "an outbound file with this name exists with other content; not overwriting it");
-                continue;
+            let path = workspace.outbox(&row.folder).join(&row.file_name);
+            match same_as_file(&tx, row.id, &path) {
+                // Written before a crash that came before marking it: nothing to do.
+                Ok(Some(true)) => {
+                    written.push(row.id);
+                    continue;
+                }
+                Ok(Some(false)) => {
+                    tracing::error!(path = %path.display(), "an outbound file with this name exists with other content; not overwriting it");
+                    continue;
+                }
+                Ok(None) => {}
+                Err(Failure::Io(source)) => {
+                    failed_folders.push(&row.folder);
+                    failure.get_or_insert(OutboxError::Io { path, source });
+                    continue;
+                }
+                Err(Failure::Store(e)) => return Err(e.into()),
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                failed_folders.push(&row.folder);
-                failure.get_or_insert(OutboxError::Io { path, source });
-                continue;
+            match write_atomic_with(&path, |file| copy_queued(&tx, row.id, file)) {
+                Ok(()) => {}
+                Err(Failure::Io(source)) => {
+                    failed_folders.push(&row.folder);
+                    failure.get_or_insert(OutboxError::Io { path, source });
+                    continue;
+                }
+                Err(Failure::Store(e)) => return Err(e.into()),
             }
+            tracing::debug!(folder = %row.folder, file = %row.file_name, kind = %row.kind, "outbound file written");
+            written.push(row.id);
         }
-        if let Err(source) = write_atomic(&path, &row.content) {
-            failed_folders.push(&row.folder);
-            failure.get_or_insert(OutboxError::Io { path, source });
-            continue;
-        }
-        tracing::debug!(folder = %row.folder, file = %row.file_name, kind = %row.kind, "outbound file written");
-        written.push(row.id);
     }
     if !written.is_empty() {
         let now = chrono::Utc::now().to_rfc3339();
@@ -136,9 +157,406 @@ pub fn flush(store: &mut Store, workspace: &Workspace) -> Result<usize, OutboxEr
     }
 }
 
+/// Writes the queued file `id` to `path` again (atomically, replacing what is there), streamed
+/// from the store: `kravflyt reconcile --date D` for a day whose files were made before.
+pub fn write_queued(store: &mut Store, id: i64, path: &Path) -> Result<(), OutboxError> {
+    let tx = store.read()?;
+    write_atomic_with(path, |file| copy_queued(&tx, id, file)).map_err(|e| match e {
+        Failure::Io(source) => OutboxError::Io {
+            path: path.to_owned(),
+            source,
+        },
+        Failure::Store(e) => OutboxError::Store(e),
+    })
+}
+
+/// What can go wrong streaming a queued file to or from the disk.
+enum Failure {
+    Io(std::io::Error),
+    Store(StoreError),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::Io(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::Store(e)
+    }
+}
+
+fn copy_queued(tx: &Tx<'_>, id: i64, out: &mut impl Write) -> Result<(), Failure> {
+    for piece in OutboxPieces::new(tx, id) {
+        out.write_all(&piece?)?;
+    }
+    Ok(())
+}
+
+/// Whether the file at `path` holds exactly the queued file `id` (`None`: there is no file),
+/// read side by side a chunk at a time.
+fn same_as_file(tx: &Tx<'_>, id: i64, path: &Path) -> Result<Option<bool>, Failure> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let mut on_disk = Vec::new();
+    for piece in OutboxPieces::new(tx, id) {
+        let piece = piece?;
+        on_disk.clear();
+        (&mut file)
+            .take(piece.len() as u64)
+            .read_to_end(&mut on_disk)?;
+        if on_disk != piece {
+            return Ok(Some(false));
+        }
+    }
+    // Nothing may follow.
+    Ok(Some(file.read(&mut [0u8; 1])? == 0))
+}
+
+/// The size of the chunks large outbound files are stored in: big enough that a million-row
+/// file is a few hundred rows in `outbox_chunks`, small enough that holding one per open file
+/// costs little.
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// Where the bytes of an outbound file go while it is rendered row by row.
+pub trait Sink {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+}
+
+/// Rendering into memory: small files and tests.
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// A new outbound file stored in chunks inside the queuing transaction: it holds at most one
+/// chunk; whatever it is given is stored in order, and the file is complete once `finish`
+/// stored the rest. Dropped without `finish` (an error on the way), its transaction must not
+/// commit, and does not: every caller returns the error before committing.
+pub struct OutboxWriter<'a, 's> {
+    tx: &'a Tx<'s>,
+    id: i64,
+    seq: i64,
+    buffer: Vec<u8>,
+    chunk_bytes: usize,
+}
+
+impl<'a, 's> OutboxWriter<'a, 's> {
+    /// Queues a new file (an outbox row with empty content) to be filled by `put`.
+    pub fn create(
+        tx: &'a Tx<'s>,
+        folder: &str,
+        file_name: &str,
+        kind: &str,
+        created_at: &str,
+    ) -> Result<Self, StoreError> {
+        Ok(OutboxWriter::with_chunk_bytes(
+            tx,
+            tx.insert_outbox(folder, file_name, kind, &[], None, created_at)?,
+            CHUNK_BYTES,
+        ))
+    }
+
+    fn with_chunk_bytes(tx: &'a Tx<'s>, id: i64, chunk_bytes: usize) -> Self {
+        OutboxWriter {
+            tx,
+            id,
+            seq: 0,
+            buffer: Vec::new(),
+            chunk_bytes,
+        }
+    }
+
+    /// Stores what is left; returns the file's outbox row.
+    pub fn finish(mut self) -> Result<i64, StoreError> {
+        self.store_buffer()?;
+        Ok(self.id)
+    }
+
+    /// The memory the writer holds for the file (a test checks it stays within a chunk).
+    pub fn held_bytes(&self) -> usize {
+        self.buffer.capacity()
+    }
+
+    fn store_buffer(&mut self) -> Result<(), StoreError> {
+        if !self.buffer.is_empty() {
+            self.tx
+                .insert_outbox_chunk(self.id, self.seq, &self.buffer)?;
+            self.seq += 1;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Sink for OutboxWriter<'_, '_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        if self.buffer.len() + bytes.len() > self.chunk_bytes {
+            self.store_buffer()?;
+        }
+        if bytes.len() >= self.chunk_bytes {
+            // Larger than a chunk on its own (never a row in practice): stored as it is.
+            self.tx.insert_outbox_chunk(self.id, self.seq, bytes)?;
+            self.seq += 1;
+            return Ok(());
+        }
+        if self.buffer.capacity() == 0 {
+            // Reserved once and never grown: the buffer is never more than a chunk. Pages a
+            // small file does not touch are not resident.
+            self.buffer.reserve_exact(self.chunk_bytes);
+        }
+        self.buffer.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// The pieces of a queued file in order: the row's content if any, then its chunks; one in
+/// memory at a time.
+pub struct OutboxPieces<'a, 's> {
+    tx: &'a Tx<'s>,
+    id: i64,
+    /// The next chunk to read; `None` before the row's own content.
+    next: Option<i64>,
+    done: bool,
+}
+
+impl<'a, 's> OutboxPieces<'a, 's> {
+    pub fn new(tx: &'a Tx<'s>, id: i64) -> Self {
+        OutboxPieces {
+            tx,
+            id,
+            next: None,
+            done: false,
+        }
+    }
+
+    fn read(&mut self) -> Result<Option<Vec<u8>>, StoreError> {
+        loop {
+            let piece = match self.next {
+                None => {
+                    self.next = Some(0);
+                    self.tx.outbox_content(self.id)?
+                }
+                Some(seq) => match self.tx.outbox_chunk(self.id, seq)? {
+                    Some(bytes) => {
+                        self.next = Some(seq + 1);
+                        bytes
+                    }
+                    None => return Ok(None),
+                },
+            };
+            if !piece.is_empty() {
+                return Ok(Some(piece));
+            }
+        }
+    }
+}
+
+impl Iterator for OutboxPieces<'_, '_> {
+    type Item = Result<Vec<u8>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let piece = self.read();
+        if !matches!(piece, Ok(Some(_))) {
+            self.done = true;
+        }
+        piece.transpose()
+    }
+}
+
+/// Compares a file being rendered with one queued before, as its bytes come: a closed day's
+/// reconciliation rebuilt must be the bytes that were written. Holds one stored chunk.
+pub struct OutboxComparer<'a, 's> {
+    pieces: OutboxPieces<'a, 's>,
+    current: Vec<u8>,
+    at: usize,
+    same: bool,
+}
+
+impl<'a, 's> OutboxComparer<'a, 's> {
+    pub fn new(tx: &'a Tx<'s>, id: i64) -> Self {
+        OutboxComparer {
+            pieces: OutboxPieces::new(tx, id),
+            current: Vec::new(),
+            at: 0,
+            same: true,
+        }
+    }
+
+    /// Whether everything put was the queued file, all of it.
+    pub fn finish(mut self) -> Result<bool, StoreError> {
+        Ok(self.same && self.at == self.current.len() && self.pieces.next().transpose()?.is_none())
+    }
+}
+
+impl Sink for OutboxComparer<'_, '_> {
+    fn put(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
+        while self.same && !bytes.is_empty() {
+            if self.at == self.current.len() {
+                match self.pieces.next().transpose()? {
+                    Some(piece) => {
+                        self.current = piece;
+                        self.at = 0;
+                    }
+                    None => {
+                        // More bytes than were queued.
+                        self.same = false;
+                        break;
+                    }
+                }
+            }
+            let n = bytes.len().min(self.current.len() - self.at);
+            if bytes[..n] != self.current[self.at..self.at + n] {
+                self.same = false;
+            }
+            self.at += n;
+            bytes = &bytes[n..];
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows of different lengths, so chunk boundaries fall inside rows and characters.
+    fn rows(count: usize) -> Vec<Vec<u8>> {
+        (0..count)
+            .map(|i| format!("{i};Kjærstad Åse;{}\n", "ø".repeat(i % 37)).into_bytes())
+            .collect()
+    }
+
+    /// Stores `rows` through a writer with `chunk_bytes`; returns the file's row and the most
+    /// the writer ever held.
+    fn store_rows(tx: &Tx<'_>, name: &str, rows: &[Vec<u8>], chunk_bytes: usize) -> (i64, usize) {
+        let id = tx
+            .insert_outbox("_agency", name, "status", &[], None, "now")
+            .unwrap();
+        let mut writer = OutboxWriter::with_chunk_bytes(tx, id, chunk_bytes);
+        let mut held = 0;
+        for row in rows {
+            writer.put(row).unwrap();
+            held = held.max(writer.held_bytes());
+        }
+        (writer.finish().unwrap(), held)
+    }
+
+    #[test]
+    fn a_file_of_many_chunks_is_written_as_the_same_rows_at_once_and_the_writer_holds_a_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::new(dir.path());
+        let mut store = Store::open_in_memory().unwrap();
+        let rows = rows(5_000);
+        let whole: Vec<u8> = rows.concat();
+        let chunk_bytes = 4096;
+        let (id, held) = {
+            let tx = store.write().unwrap();
+            let stored = store_rows(&tx, "status-20261001-1.csv", &rows, chunk_bytes);
+            tx.commit().unwrap();
+            stored
+        };
+        assert!(held <= chunk_bytes, "held {held} bytes");
+        {
+            let tx = store.read().unwrap();
+            let pieces: Vec<Vec<u8>> = OutboxPieces::new(&tx, id).map(|p| p.unwrap()).collect();
+            assert!(
+                pieces.len() > whole.len() / chunk_bytes,
+                "{} chunks",
+                pieces.len()
+            );
+            assert!(pieces.iter().all(|p| p.len() <= chunk_bytes));
+            assert_eq!(pieces.concat(), whole);
+        }
+        assert_eq!(flush(&mut store, &workspace).unwrap(), 1);
+        let path = workspace.outbox("_agency").join("status-20261001-1.csv");
+        assert_eq!(fs::read(&path).unwrap(), whole);
+        // Written again by `reconcile --date`: the same bytes.
+        write_queued(&mut store, id, &path).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), whole);
+    }
+
+    #[test]
+    fn a_row_longer_than_a_chunk_is_stored_whole_and_in_order() {
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.write().unwrap();
+        let rows = vec![b"a;b\n".to_vec(), vec![b'x'; 100], b"c;d\n".to_vec()];
+        let (id, held) = store_rows(&tx, "big.csv", &rows, 16);
+        assert!(held <= 16);
+        let pieces: Vec<Vec<u8>> = OutboxPieces::new(&tx, id).map(|p| p.unwrap()).collect();
+        assert_eq!(pieces.concat(), rows.concat());
+    }
+
+    #[test]
+    fn a_comparison_finds_a_file_queued_before_equal_only_when_every_byte_is() {
+        let mut store = Store::open_in_memory().unwrap();
+        let tx = store.write().unwrap();
+        let rows = rows(300);
+        let (id, _) = store_rows(&tx, "reconciliation-20261001.csv", &rows, 512);
+        let compare = |bytes: &[u8], piece: usize| {
+            let mut comparer = OutboxComparer::new(&tx, id);
+            for part in bytes.chunks(piece) {
+                comparer.put(part).unwrap();
+            }
+            comparer.finish().unwrap()
+        };
+        let whole = rows.concat();
+        assert!(compare(&whole, 7));
+        assert!(compare(&whole, 100_000));
+        assert!(!compare(&whole[..whole.len() - 1], 7), "shorter");
+        let mut longer = whole.clone();
+        longer.push(b'\n');
+        assert!(!compare(&longer, 7), "longer");
+        let mut changed = whole.clone();
+        changed[3000] ^= 1;
+        assert!(!compare(&changed, 7), "one byte changed");
+        // A receipt kept whole in its row compares the same way.
+        let receipt = tx
+            .insert_outbox("nordlys", "receipt-a.csv", "receipt", b"x;y\n", None, "now")
+            .unwrap();
+        let mut comparer = OutboxComparer::new(&tx, receipt);
+        comparer.put(b"x;y\n").unwrap();
+        assert!(comparer.finish().unwrap());
+    }
+
+    #[test]
+    fn flush_leaves_a_file_with_other_content_alone_and_marks_an_identical_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::new(dir.path());
+        let mut store = Store::open_in_memory().unwrap();
+        let rows = rows(2_000);
+        {
+            let tx = store.write().unwrap();
+            store_rows(&tx, "same.csv", &rows, 1000);
+            store_rows(&tx, "other.csv", &rows, 1000);
+            tx.commit().unwrap();
+        }
+        let folder = workspace.outbox("_agency");
+        fs::create_dir_all(&folder).unwrap();
+        // Written before a crash that came before marking it.
+        fs::write(folder.join("same.csv"), rows.concat()).unwrap();
+        // The same beginning, one byte short.
+        let whole = rows.concat();
+        fs::write(folder.join("other.csv"), &whole[..whole.len() - 1]).unwrap();
+        assert_eq!(flush(&mut store, &workspace).unwrap(), 1);
+        assert_eq!(
+            fs::read(folder.join("other.csv")).unwrap(),
+            &whole[..whole.len() - 1]
+        );
+        let pending = store.read().unwrap().pending_outbox().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].file_name, "other.csv");
+    }
 
     #[test]
     fn atomic_write_leaves_only_the_file() {

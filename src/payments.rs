@@ -4,7 +4,7 @@
 //! reversed payment exactly.
 
 use crate::allocation::allocate;
-use crate::apply::{ApplyContext, RecordOutcome, accrue_interest};
+use crate::apply::{ApplyContext, RecordOutcome, accrue_interest_on};
 use crate::config::Sender;
 use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{Action, CaseState, CloseReason, Country, EventKind, PaymentKind};
@@ -78,7 +78,7 @@ fn settle_on_case(
     let row = tx.case_row(case.case_id)?;
     // Interest is settled up to the payment date first (SPEC §6.1.4).
     if row.state != CaseState::Closed {
-        accrue_interest(tx, ctx, case.case_id, record.payment_date)?;
+        accrue_interest_on(tx, ctx, &row, record.payment_date)?;
     }
     let country = ctx
         .config
@@ -304,11 +304,96 @@ fn reverse(
     Ok(RecordOutcome::Applied)
 }
 
-/// Tries every unmatched payment again (new invoices or cases may have arrived); returns how
-/// many now matched.
-pub fn retry_unmatched(tx: &Tx<'_>, ctx: ApplyContext<'_>) -> Result<u64, StoreError> {
+/// The unmatched payments an invoice file may have made matchable, gathered while it applies.
+///
+/// A payment waits unmatched until a look-up of `match_payment` answers differently, and an
+/// invoice file changes only the answers about its own invoices: a new invoice's reference
+/// and number, the agency reference of the case it opened or joined, and — through a credit
+/// note that closes a case — the references of the credited invoice. So only the payments
+/// carrying one of those are tried again, from indexes over the unmatched payments: a
+/// 1 000-invoice file against a million payments waiting no longer reads them all. Once the
+/// file has more invoices than payments wait, trying every payment is cheaper, and the list
+/// stops growing (memory stays bounded by the smaller of the two).
+#[derive(Debug)]
+pub struct RetryScope {
+    /// Payments waiting when the file began.
+    waiting: u64,
+    /// (creditor, invoice number) of the invoices applied and invoices credited; `None`: try
+    /// every waiting payment.
+    noted: Option<Vec<(String, String)>>,
+}
+
+impl RetryScope {
+    pub fn new(tx: &Tx<'_>) -> Result<Self, StoreError> {
+        Ok(RetryScope {
+            waiting: tx.unmatched_count()?,
+            noted: Some(Vec::new()),
+        })
+    }
+
+    /// For files that bring no invoices: nothing to try again.
+    pub fn nothing() -> Self {
+        RetryScope {
+            waiting: 0,
+            noted: None,
+        }
+    }
+
+    /// Notes an invoice or credit note the file applied.
+    pub fn note(&mut self, record: &crate::validate::invoice::InvoiceRecord) {
+        if self.waiting == 0 {
+            return;
+        }
+        let Some(noted) = &mut self.noted else {
+            return;
+        };
+        if noted.len() as u64 >= self.waiting {
+            self.noted = None;
+            return;
+        }
+        let invoice_no = match record.document_type {
+            crate::domain::DocumentType::Invoice => &record.invoice_no,
+            crate::domain::DocumentType::CreditNote => {
+                let Some(credited) = &record.credited_invoice_no else {
+                    return;
+                };
+                credited
+            }
+        };
+        noted.push((record.creditor_id.clone(), invoice_no.clone()));
+    }
+}
+
+/// Tries the unmatched payments the file's invoices may have made matchable again, oldest
+/// first (see [`RetryScope`]); returns how many now matched.
+pub fn retry_unmatched(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    scope: &RetryScope,
+) -> Result<u64, StoreError> {
+    if scope.waiting == 0 {
+        return Ok(0);
+    }
+    let payments = match &scope.noted {
+        None => tx.unmatched_payments()?,
+        Some(noted) => {
+            let mut by_id = std::collections::BTreeMap::new();
+            for (creditor_id, invoice_no) in noted {
+                let mut found = tx.unmatched_payments_with_invoice_no(creditor_id, invoice_no)?;
+                if let Some((own, case)) = tx.invoice_references(creditor_id, invoice_no)? {
+                    for reference in own.iter().chain(std::iter::once(&case)) {
+                        found.extend(tx.unmatched_payments_with_reference(reference)?);
+                    }
+                }
+                for payment in found {
+                    by_id.entry(payment.id).or_insert(payment);
+                }
+            }
+            by_id.into_values().collect()
+        }
+    };
     let mut matched = 0;
-    for payment in tx.unmatched_payments()? {
+    for payment in payments {
         let Some(sender) = ctx.config.sender(&payment.sender) else {
             continue;
         };

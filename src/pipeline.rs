@@ -19,7 +19,7 @@ use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{DocumentType, FileKind, FileStatus, InboundFormat, OnInvalidRecord};
 use crate::intake::{self, Claimed, Reported};
 use crate::outbox::{self, OutboxError};
-use crate::payments::{apply_instruction, apply_payment, retry_unmatched};
+use crate::payments::{RetryScope, apply_instruction, apply_payment, retry_unmatched};
 use crate::receipt::Receipt;
 use crate::store::{AppliedFile, NewInboundFile, Store, StoreError, Tx};
 use crate::validate::Context;
@@ -545,8 +545,15 @@ impl Engine {
         for file in files {
             let path = self.workspace.outbox(&file.folder).join(&file.name);
             if !file.new {
-                outbox::write_atomic(&path, &file.content)
-                    .map_err(io("cannot write the reconciliation file", &path))?;
+                // Made before and checked identical: written again from what was queued.
+                outbox::write_queued(&mut self.store, file.outbox_id, &path).map_err(
+                    |e| match e {
+                        OutboxError::Io { source, .. } => {
+                            io("cannot write the reconciliation file", &path)(source)
+                        }
+                        other => other.into(),
+                    },
+                )?;
             }
             paths.push(path);
         }
@@ -763,6 +770,12 @@ fn settle(
         file_id: Some(ctx.file_id),
     };
     let mut problems = Problems::default();
+    // What the file's invoices may make matchable among the payments waiting.
+    let mut rematch = if kind == Some(FileKind::Invoices) {
+        RetryScope::new(tx)?
+    } else {
+        RetryScope::nothing()
+    };
     let (mut total, mut accepted, mut unchanged, mut credit_notes) = (0u64, 0u64, 0u64, 0u64);
     let mut tally = |outcome: RecordOutcome, problems: &mut Problems| match outcome {
         RecordOutcome::Applied => accepted += 1,
@@ -796,7 +809,11 @@ fn settle(
             }
             Checked::Invoice(record) => {
                 total += 1;
-                tally(apply_invoice_row(tx, apply_ctx, &record)?, &mut problems);
+                let outcome = apply_invoice_row(tx, apply_ctx, &record)?;
+                if outcome == RecordOutcome::Applied {
+                    rematch.note(&record);
+                }
+                tally(outcome, &mut problems);
             }
             Checked::Payment(record) => {
                 total += 1;
@@ -835,13 +852,17 @@ fn settle(
             if let Checked::Invoice(record) = checked
                 && record.document_type == DocumentType::CreditNote
             {
-                tally(apply_invoice_row(tx, apply_ctx, &record)?, &mut problems);
+                let outcome = apply_invoice_row(tx, apply_ctx, &record)?;
+                if outcome == RecordOutcome::Applied {
+                    rematch.note(&record);
+                }
+                tally(outcome, &mut problems);
             }
         }
     }
     if kind == Some(FileKind::Invoices) && accepted > 0 {
         // New invoices or cases may be what an earlier payment was waiting for.
-        let matched = retry_unmatched(tx, apply_ctx)?;
+        let matched = retry_unmatched(tx, apply_ctx, &rematch)?;
         if matched > 0 {
             tracing::info!(matched, "unmatched payments matched the new invoices");
         }

@@ -1,7 +1,7 @@
 //! Receipts (SPEC §5.4): the answer to every inbound file, rendered pure in the sender's
 //! dialect. The first row describes the file; one row follows per rejected record.
 
-use crate::config::{CsvDialect, Sender};
+use crate::config::{CsvDialect, Sender, TextEncoding};
 use crate::decode::encode;
 use crate::diagnostic::Diagnostic;
 use crate::domain::{FileKind, FileStatus, InboundFormat, OutboundDialect};
@@ -160,22 +160,66 @@ impl Receipt {
 }
 
 /// Writes a CSV file for a sender: a header, then the rows, in its delimiter and encoding,
-/// one record per line (LF). Every outbound CSV file (receipts, status, letters) goes through here.
+/// one record per line (LF). Every outbound CSV file (receipts, status, letters,
+/// reconciliation) goes through [`CsvRows`], so a file rendered at once and one streamed row by
+/// row are the same bytes.
 pub fn write_csv(columns: &[&str], rows: &[Vec<String>], dialect: &CsvDialect) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(dialect.delimiter)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(columns);
+    let mut csv = CsvRows::new(dialect);
+    let mut out = csv.record(columns);
     for row in rows {
-        let _ = writer.write_record(row);
+        out.extend(csv.record(row));
     }
-    let text = writer
-        .into_inner()
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .unwrap_or_default();
-    encode(&text, dialect.encoding)
+    out
+}
+
+/// CSV records in a sender's dialect, rendered one at a time, so a file of a million rows
+/// never has to be held whole (issue 8).
+pub struct CsvRows {
+    writer: csv::Writer<Pending>,
+    encoding: TextEncoding,
+}
+
+/// The bytes the CSV writer produced for the record being rendered. A cell, because
+/// `csv::Writer` lends its sink only by shared reference.
+#[derive(Default)]
+struct Pending(std::cell::RefCell<Vec<u8>>);
+
+impl std::io::Write for Pending {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.get_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CsvRows {
+    pub fn new(dialect: &CsvDialect) -> CsvRows {
+        CsvRows {
+            writer: csv::WriterBuilder::new()
+                .delimiter(dialect.delimiter)
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Pending::default()),
+            encoding: dialect.encoding,
+        }
+    }
+
+    /// One record (the header too), quoted as needed, in the dialect's encoding. Encoding a
+    /// whole record at a time never splits a character, and windows-1252 maps each character
+    /// on its own, so records encoded one by one are the bytes of the file encoded at once.
+    pub fn record<T: AsRef<[u8]>>(&mut self, fields: &[T]) -> Vec<u8> {
+        // Writing to memory cannot fail, and every record of a file has the same columns.
+        let _ = self.writer.write_record(fields);
+        let _ = self.writer.flush();
+        let bytes = self.writer.get_ref().0.take();
+        match self.encoding {
+            // The fields are text, so the bytes are UTF-8 already.
+            TextEncoding::Utf8 => bytes,
+            TextEncoding::Windows1252 => encode(&String::from_utf8_lossy(&bytes), self.encoding),
+        }
+    }
 }
 
 /// Neutralises text that a spreadsheet would run as a formula (CSV injection): a leading

@@ -8,14 +8,15 @@
 //! day is closed (nothing is dated on it afterwards), so the same day always gives the same
 //! bytes: `kravflyt reconcile --date D` regenerates them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
 use crate::config::{ActsFor, Config, CsvDialect};
 use crate::domain::{Component, EventKind, PaymentKind};
 use crate::money::format_minor;
-use crate::outbound::{Cells, Table, csv_bytes, render};
+use crate::outbound::{Cells, TableWriter, sender_tables};
+use crate::outbox::Sink;
 use crate::store::{
     LedgerPart, MoneyPart, OpenBalance, StoreError, SuspenseEntry, SuspenseMove, Tx,
 };
@@ -243,71 +244,92 @@ pub struct DayReconciliation {
     pub totals: Vec<Summary>,
 }
 
-/// Builds `day`'s reconciliation from the store; an item or balance that does not tie out is
-/// an internal error (a reconciliation that does not add up is never written).
+/// A day's summaries and totals without its items: what the daily report shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTotals {
+    /// One per creditor and currency, in that order.
+    pub summaries: Vec<Summary>,
+    /// One per currency: every creditor's summary plus the unmatched money of no creditor.
+    pub totals: Vec<Summary>,
+}
+
+/// Builds `day`'s reconciliation from the store, every item in memory (tests, small days: the
+/// files are streamed by `write_files`); an item or balance that does not tie out is an
+/// internal error (a reconciliation that does not add up is never written).
 pub fn build(
     tx: &Tx<'_>,
     config: &Config,
     day: NaiveDate,
 ) -> Result<DayReconciliation, StoreError> {
-    let mut items = money_items(tx.money_parts(day)?);
-    let mut charged: BTreeMap<(String, String), Parts> = BTreeMap::new();
-    items.extend(ledger_items(day, tx.ledger_parts(day)?, &mut charged));
-    items.extend(tx.suspense_entries(day)?.into_iter().map(suspense_item));
-    // Creditors first (in id order), the unmatched money of no creditor last; stable, so each
-    // creditor's items keep the order payments, credits and write-offs, unmatched.
-    items.sort_by(|a, b| match (&a.creditor_id, &b.creditor_id) {
-        (Some(x), Some(y)) => x.cmp(y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => std::cmp::Ordering::Equal,
-    });
+    let mut items = Vec::new();
+    let DayTotals { summaries, totals } = stream(tx, config, day, &mut |item| {
+        items.push(item.clone());
+        Ok(())
+    })?;
+    Ok(DayReconciliation {
+        day,
+        items,
+        summaries,
+        totals,
+    })
+}
 
+/// `day`'s summaries and totals, checked like `build`'s, with the items counted in and let go:
+/// memory does not grow with the day's payments.
+pub fn day_totals(tx: &Tx<'_>, config: &Config, day: NaiveDate) -> Result<DayTotals, StoreError> {
+    stream(tx, config, day, &mut |_| Ok(()))
+}
+
+/// Hands `day`'s items to `each` in the order of the files — creditors in id order, each
+/// creditor's payments, then its credits and write-offs, then its unmatched money; the
+/// unmatched money of no creditor last — keeping none, and returns the summaries and totals.
+/// An item or balance that does not tie out is an internal error, found after the last item:
+/// callers write the files inside a transaction that this error rolls back.
+fn stream(
+    tx: &Tx<'_>,
+    config: &Config,
+    day: NaiveDate,
+    each: &mut dyn FnMut(&Item) -> Result<(), StoreError>,
+) -> Result<DayTotals, StoreError> {
     let balances = tx.open_balances(day)?;
     let mut summaries: BTreeMap<(String, String), Summary> = BTreeMap::new();
-    let mut entry = |creditor: &str, currency: &str| -> (String, String) {
-        let key = (creditor.to_owned(), currency.to_owned());
-        summaries.entry(key.clone()).or_insert_with(|| Summary {
-            creditor_id: Some(creditor.to_owned()),
-            currency: currency.to_owned(),
-            ..Summary::default()
-        });
-        key
-    };
     for creditor in config.creditors.values() {
-        entry(&creditor.id, &creditor.currency);
+        summary(&mut summaries, &creditor.id, &creditor.currency);
     }
-    for key in balances.keys().chain(charged.keys()) {
-        entry(&key.0, &key.1);
+    for key in balances.keys() {
+        summary(&mut summaries, &key.0, &key.1);
     }
-    for item in &items {
-        if let Some(creditor) = &item.creditor_id {
-            entry(creditor, &item.currency);
+    let mut totals: BTreeMap<String, Summary> = BTreeMap::new();
+    let mut charged: BTreeMap<(String, String), Parts> = BTreeMap::new();
+    let mut take = |item: Item| {
+        match &item.creditor_id {
+            Some(creditor) => summary(&mut summaries, creditor, &item.currency).take(&item),
+            None => total(&mut totals, &item.currency).take(&item),
         }
+        each(&item)
+    };
+    // One pass per creditor, in id order, and one for the unmatched money of no creditor:
+    // the files' order, without sorting the day.
+    let creditors = tx.day_creditors(day)?;
+    for creditor in creditors.iter().map(|c| Some(c.as_str())).chain([None]) {
+        tx.with_day_parts(day, creditor, |money, ledger, suspense| {
+            creditor_items(
+                day,
+                creditor,
+                money,
+                ledger,
+                suspense,
+                &mut charged,
+                &mut take,
+            )
+        })?;
+    }
+    for key in charged.keys() {
+        summary(&mut summaries, &key.0, &key.1);
     }
     for (key, summary) in summaries.iter_mut() {
         summary.balance = balances.get(key).copied().unwrap_or_default();
         summary.charged = charged.get(key).copied().unwrap_or_default();
-    }
-    let mut totals: BTreeMap<String, Summary> = BTreeMap::new();
-    fn total<'a>(totals: &'a mut BTreeMap<String, Summary>, currency: &str) -> &'a mut Summary {
-        totals
-            .entry(currency.to_owned())
-            .or_insert_with(|| Summary {
-                currency: currency.to_owned(),
-                ..Summary::default()
-            })
-    }
-    for item in &items {
-        match &item.creditor_id {
-            Some(creditor) => {
-                let key = (creditor.clone(), item.currency.clone());
-                if let Some(summary) = summaries.get_mut(&key) {
-                    summary.take(item);
-                }
-            }
-            None => total(&mut totals, &item.currency).take(item),
-        }
     }
     for summary in summaries.values() {
         total(&mut totals, &summary.currency).add(summary);
@@ -329,118 +351,230 @@ pub fn build(
             )));
         }
     }
-    Ok(DayReconciliation {
-        day,
-        items,
+    Ok(DayTotals {
         summaries: summaries.into_values().collect(),
         totals: totals.into_values().collect(),
     })
 }
 
-/// Payments and reversals placed on cases: one row per payment and invoice (fees and costs of
-/// the case, and the overpaid part, on a row without an invoice).
-fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
-    let mut items: Vec<Item> = Vec::new();
-    let mut last: Option<(i64, Option<String>)> = None;
-    for part in parts {
-        let key = (part.payment_row, part.invoice_no.clone());
-        if last.as_ref() != Some(&key) {
-            let (record_type, reason) = match (&part.reverses, part.kind) {
-                (Some(original), _) => {
-                    (RecordType::Reversal, format!("reverses payment {original}"))
-                }
-                (None, PaymentKind::Direct) => (
-                    RecordType::DirectPayment,
-                    format!("paid to the creditor, matched by {}", part.matched_by),
-                ),
-                (None, PaymentKind::Bank) => (
-                    RecordType::Payment,
-                    format!("matched by {}", part.matched_by),
-                ),
-            };
-            items.push(Item {
-                record_type,
-                date: part.payment_date,
-                payment_id: part.payment_id.clone(),
-                case_no: part.case_no.clone(),
-                creditor_id: Some(part.creditor_id.clone()),
-                invoice_no: part.invoice_no.clone(),
-                reference: part.reference.clone().unwrap_or_default(),
-                currency: part.currency.clone(),
-                amount_minor: 0,
-                to: Parts::default(),
-                overpaid_minor: 0,
-                unmatched_minor: 0,
-                paid_to: Some(part.kind),
-                reason,
-            });
-            last = Some(key);
+/// The summary of a creditor in a currency, made when first needed.
+fn summary<'m>(
+    summaries: &'m mut BTreeMap<(String, String), Summary>,
+    creditor: &str,
+    currency: &str,
+) -> &'m mut Summary {
+    summaries
+        .entry((creditor.to_owned(), currency.to_owned()))
+        .or_insert_with(|| Summary {
+            creditor_id: Some(creditor.to_owned()),
+            currency: currency.to_owned(),
+            ..Summary::default()
+        })
+}
+
+/// The total of a currency, made when first needed.
+fn total<'m>(totals: &'m mut BTreeMap<String, Summary>, currency: &str) -> &'m mut Summary {
+    totals
+        .entry(currency.to_owned())
+        .or_insert_with(|| Summary {
+            currency: currency.to_owned(),
+            ..Summary::default()
+        })
+}
+
+/// One creditor's items (or, for `None`, the unmatched money of no creditor) in the files'
+/// order: its payments, then its credits and write-offs, then its unmatched money.
+fn creditor_items(
+    day: NaiveDate,
+    creditor: Option<&str>,
+    money: &mut dyn Iterator<Item = Result<MoneyPart, StoreError>>,
+    ledger: &mut dyn Iterator<Item = Result<LedgerPart, StoreError>>,
+    suspense: &mut dyn Iterator<Item = Result<SuspenseEntry, StoreError>>,
+    charged: &mut BTreeMap<(String, String), Parts>,
+    each: &mut dyn FnMut(Item) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut each = |item: Item| {
+        if item.creditor_id.as_deref() != creditor {
+            return Err(StoreError::Invariant(format!(
+                "an item of creditor {:?} came with the items of {creditor:?}",
+                item.creditor_id
+            )));
         }
-        let item = items.last_mut().expect("an item was pushed for this key");
-        item.amount_minor += part.amount_minor;
-        match part.component {
-            Some(component) => item.to.add(component, part.amount_minor),
-            None => {
-                item.overpaid_minor += part.amount_minor;
-                item.reason
-                    .push_str("; overpaid, to be refunded to the payer");
-            }
+        each(item)
+    };
+    let mut money = MoneyItems::new(money);
+    while let Some(item) = money.next_item()? {
+        each(item)?;
+    }
+    let mut ledger = LedgerItems::new(day, ledger, charged);
+    while let Some(item) = ledger.next_item()? {
+        each(item)?;
+    }
+    for entry in suspense {
+        each(suspense_item(entry?))?;
+    }
+    Ok(())
+}
+
+/// Payments and reversals placed on cases: one item per payment and invoice (fees and costs
+/// of the case, and the overpaid part, on an item without an invoice), built from the
+/// allocation parts as they stream by.
+struct MoneyItems<'i> {
+    parts: &'i mut dyn Iterator<Item = Result<MoneyPart, StoreError>>,
+    ahead: Option<MoneyPart>,
+}
+
+impl<'i> MoneyItems<'i> {
+    fn new(parts: &'i mut dyn Iterator<Item = Result<MoneyPart, StoreError>>) -> Self {
+        MoneyItems { parts, ahead: None }
+    }
+
+    fn pull(&mut self) -> Result<Option<MoneyPart>, StoreError> {
+        match self.ahead.take() {
+            Some(part) => Ok(Some(part)),
+            None => self.parts.next().transpose(),
         }
     }
-    items
+
+    /// The next item, with every consecutive part of the same payment and invoice.
+    fn next_item(&mut self) -> Result<Option<Item>, StoreError> {
+        let Some(first) = self.pull()? else {
+            return Ok(None);
+        };
+        let (record_type, reason) = match (&first.reverses, first.kind) {
+            (Some(original), _) => (RecordType::Reversal, format!("reverses payment {original}")),
+            (None, PaymentKind::Direct) => (
+                RecordType::DirectPayment,
+                format!("paid to the creditor, matched by {}", first.matched_by),
+            ),
+            (None, PaymentKind::Bank) => (
+                RecordType::Payment,
+                format!("matched by {}", first.matched_by),
+            ),
+        };
+        let mut item = Item {
+            record_type,
+            date: first.payment_date,
+            payment_id: first.payment_id.clone(),
+            case_no: first.case_no.clone(),
+            creditor_id: Some(first.creditor_id.clone()),
+            invoice_no: first.invoice_no.clone(),
+            reference: first.reference.clone().unwrap_or_default(),
+            currency: first.currency.clone(),
+            amount_minor: 0,
+            to: Parts::default(),
+            overpaid_minor: 0,
+            unmatched_minor: 0,
+            paid_to: Some(first.kind),
+            reason,
+        };
+        let key = (first.payment_row, first.invoice_no.clone());
+        let mut part = Some(first);
+        while let Some(p) = part {
+            if (p.payment_row, &p.invoice_no) != (key.0, &key.1) {
+                self.ahead = Some(p);
+                break;
+            }
+            item.amount_minor += p.amount_minor;
+            match p.component {
+                Some(component) => item.to.add(component, p.amount_minor),
+                None => {
+                    item.overpaid_minor += p.amount_minor;
+                    item.reason
+                        .push_str("; overpaid, to be refunded to the payer");
+                }
+            }
+            part = self.pull()?;
+        }
+        Ok(Some(item))
+    }
 }
 
 /// Credits and write-offs become items; every other posting of the day (new claims, interest,
-/// fees, collection costs) is a charge. Payments' postings are the allocations' other side,
-/// reported by `money_items`.
-fn ledger_items(
+/// fees, collection costs) is a charge, added up in `charged` as the postings stream by.
+/// Payments' postings are the allocations' other side, reported by `MoneyItems`.
+struct LedgerItems<'i, 'c> {
     day: NaiveDate,
-    parts: Vec<LedgerPart>,
-    charged: &mut BTreeMap<(String, String), Parts>,
-) -> Vec<Item> {
-    let mut items: Vec<Item> = Vec::new();
-    let mut last: Option<(i64, Option<String>)> = None;
-    for part in parts {
-        let record_type = match part.event {
-            EventKind::Payment | EventKind::PaymentReversed => continue,
-            EventKind::Credited | EventKind::DisputeReply => RecordType::Credit,
-            EventKind::WrittenOff | EventKind::FeesWrittenOff => RecordType::WriteOff,
-            _ => {
-                charged
-                    .entry((part.creditor_id.clone(), part.currency.clone()))
-                    .or_default()
-                    .add(part.component, part.amount_minor);
-                continue;
-            }
-        };
-        let key = (part.event_id, part.invoice_no.clone());
-        if last.as_ref() != Some(&key) {
-            items.push(Item {
-                record_type,
-                date: day,
-                payment_id: String::new(),
-                case_no: part.case_no.clone(),
-                creditor_id: Some(part.creditor_id.clone()),
-                invoice_no: part.invoice_no.clone(),
-                reference: part.case_reference.clone(),
-                currency: part.currency.clone(),
-                amount_minor: 0,
-                to: Parts::default(),
-                overpaid_minor: 0,
-                unmatched_minor: 0,
-                paid_to: None,
-                reason: part.detail.clone(),
-            });
-            last = Some(key);
-        }
-        let item = items.last_mut().expect("an item was pushed for this key");
-        // A posting lowers the claims by its negative amount: the item took that much off.
-        item.amount_minor -= part.amount_minor;
-        item.to.add(part.component, -part.amount_minor);
-    }
-    items
+    parts: &'i mut dyn Iterator<Item = Result<LedgerPart, StoreError>>,
+    charged: &'c mut BTreeMap<(String, String), Parts>,
+    ahead: Option<(LedgerPart, RecordType)>,
 }
 
+impl<'i, 'c> LedgerItems<'i, 'c> {
+    fn new(
+        day: NaiveDate,
+        parts: &'i mut dyn Iterator<Item = Result<LedgerPart, StoreError>>,
+        charged: &'c mut BTreeMap<(String, String), Parts>,
+    ) -> Self {
+        LedgerItems {
+            day,
+            parts,
+            charged,
+            ahead: None,
+        }
+    }
+
+    /// The next part that makes or joins an item; the others are counted as charges.
+    fn pull(&mut self) -> Result<Option<(LedgerPart, RecordType)>, StoreError> {
+        if let Some(ahead) = self.ahead.take() {
+            return Ok(Some(ahead));
+        }
+        while let Some(part) = self.parts.next().transpose()? {
+            let record_type = match part.event {
+                EventKind::Payment | EventKind::PaymentReversed => continue,
+                EventKind::Credited | EventKind::DisputeReply => RecordType::Credit,
+                EventKind::WrittenOff | EventKind::FeesWrittenOff => RecordType::WriteOff,
+                _ => {
+                    self.charged
+                        .entry((part.creditor_id.clone(), part.currency.clone()))
+                        .or_default()
+                        .add(part.component, part.amount_minor);
+                    continue;
+                }
+            };
+            return Ok(Some((part, record_type)));
+        }
+        Ok(None)
+    }
+
+    /// The next item, with every part of the same event and invoice.
+    fn next_item(&mut self) -> Result<Option<Item>, StoreError> {
+        let Some((first, record_type)) = self.pull()? else {
+            return Ok(None);
+        };
+        let mut item = Item {
+            record_type,
+            date: self.day,
+            payment_id: String::new(),
+            case_no: first.case_no.clone(),
+            creditor_id: Some(first.creditor_id.clone()),
+            invoice_no: first.invoice_no.clone(),
+            reference: first.case_reference.clone(),
+            currency: first.currency.clone(),
+            amount_minor: 0,
+            to: Parts::default(),
+            overpaid_minor: 0,
+            unmatched_minor: 0,
+            paid_to: None,
+            reason: first.detail.clone(),
+        };
+        let key = (first.event_id, first.invoice_no.clone());
+        let mut part = Some((first, record_type));
+        while let Some((p, record_type)) = part {
+            if (p.event_id, &p.invoice_no) != (key.0, &key.1) {
+                self.ahead = Some((p, record_type));
+                break;
+            }
+            // A posting lowers the claims by its negative amount: the item took that much off.
+            item.amount_minor -= p.amount_minor;
+            item.to.add(p.component, -p.amount_minor);
+            part = self.pull()?;
+        }
+        Ok(Some(item))
+    }
+}
+
+/// Unmatched money: received, cleared onto a case, or reversed.
 fn suspense_item(entry: SuspenseEntry) -> Item {
     let (record_type, amount, case_no, reason) = match entry.movement {
         SuspenseMove::Received { reason } => (
@@ -541,70 +675,102 @@ fn summary_row(day: NaiveDate, summary: &Summary, cells: Cells) -> Vec<String> {
     ]
 }
 
-impl DayReconciliation {
-    /// The rows for creditors `only` (a sender's), or for everyone with the per-currency
-    /// totals (the agency's).
-    fn table(&self, only: Option<&[String]>, cells: Cells) -> Table {
-        let mine = |creditor: &Option<String>| match (only, creditor) {
-            (None, _) => true,
-            (Some(list), Some(c)) => list.contains(c),
-            (Some(_), None) => false,
-        };
-        let mut rows: Vec<Vec<String>> = self
-            .items
-            .iter()
-            .filter(|i| mine(&i.creditor_id))
-            .map(|i| item_row(i, cells))
-            .collect();
-        rows.extend(
-            self.summaries
-                .iter()
-                .filter(|s| mine(&s.creditor_id))
-                .map(|s| summary_row(self.day, s, cells)),
-        );
-        if only.is_none() {
-            rows.extend(self.totals.iter().map(|s| summary_row(self.day, s, cells)));
-        }
-        (RECONCILIATION_COLUMNS.to_vec(), rows)
+/// The files of `day`, rendered row by row into the sinks `open(folder, file name)` gives, in
+/// this order: for each sender acting for named creditors its CSV in its dialect (and XML
+/// where it reads XML), then the agency's CSV with every item and the totals. The items are
+/// read once, each written to every file it belongs in; nothing of the day is kept but the
+/// summaries. An item or balance that does not tie out is an internal error, returned before
+/// any summary row is written.
+pub(crate) fn write_files<S: Sink>(
+    tx: &Tx<'_>,
+    config: &Config,
+    day: NaiveDate,
+    mut open: impl FnMut(&str, &str) -> Result<S, StoreError>,
+) -> Result<Vec<(String, String, S)>, StoreError> {
+    struct File<'c, S> {
+        folder: String,
+        name: String,
+        /// The creditors whose rows the file holds; `None`: all, and the totals.
+        only: Option<&'c BTreeSet<String>>,
+        table: TableWriter<S>,
     }
-
-    /// Every file of the day: `(folder, file name, content)` for each sender acting for named
-    /// creditors (CSV in its dialect, XML too where it reads XML), and the agency's.
-    pub fn files(&self, config: &Config) -> Vec<(String, String, Vec<u8>)> {
-        let stem = file_stem(self.day);
-        let mut files = Vec::new();
-        for sender in &config.senders {
-            let ActsFor::Creditors(creditors) = &sender.acts_for else {
-                continue;
-            };
-            let creditors: Vec<String> = creditors.iter().cloned().collect();
-            let table = |cells| self.table(Some(&creditors), cells);
-            for (ext, content) in render(sender, &table, "reconciliation", "row") {
-                files.push((sender.id.clone(), format!("{stem}.{ext}"), content));
+    impl<S> File<'_, S> {
+        fn wants(&self, creditor: &Option<String>) -> bool {
+            match (self.only, creditor) {
+                (None, _) => true,
+                (Some(list), Some(c)) => list.contains(c),
+                (Some(_), None) => false,
             }
         }
-        let dialect = CsvDialect::default();
-        files.push((
-            AGENCY_FOLDER.to_owned(),
-            format!("{stem}.csv"),
-            csv_bytes(
-                &self.table(
-                    None,
-                    Cells {
-                        separator: dialect.decimal_separator,
-                        csv: true,
-                    },
-                ),
-                &dialect,
-            ),
-        ));
-        files
     }
+    let stem = file_stem(day);
+    let mut files = Vec::new();
+    for sender in &config.senders {
+        let ActsFor::Creditors(creditors) = &sender.acts_for else {
+            continue;
+        };
+        for (ext, table) in sender_tables(
+            sender,
+            RECONCILIATION_COLUMNS,
+            "reconciliation",
+            "row",
+            |ext| open(&sender.id, &format!("{stem}.{ext}")),
+        )? {
+            files.push(File {
+                folder: sender.id.clone(),
+                name: format!("{stem}.{ext}"),
+                only: Some(creditors),
+                table,
+            });
+        }
+    }
+    let name = format!("{stem}.csv");
+    files.push(File {
+        folder: AGENCY_FOLDER.to_owned(),
+        table: TableWriter::csv(
+            RECONCILIATION_COLUMNS,
+            &CsvDialect::default(),
+            open(AGENCY_FOLDER, &name)?,
+        )?,
+        name,
+        only: None,
+    });
+    let DayTotals { summaries, totals } = stream(tx, config, day, &mut |item| {
+        for file in files.iter_mut().filter(|f| f.wants(&item.creditor_id)) {
+            let row = item_row(item, file.table.cells());
+            file.table.row(&row)?;
+        }
+        Ok(())
+    })?;
+    let mut out = Vec::new();
+    for mut file in files {
+        for summary in &summaries {
+            if !file.wants(&summary.creditor_id) {
+                continue;
+            }
+            let row = summary_row(day, summary, file.table.cells());
+            file.table.row(&row)?;
+        }
+        if file.only.is_none() {
+            for summary in &totals {
+                let row = summary_row(day, summary, file.table.cells());
+                file.table.row(&row)?;
+            }
+        }
+        out.push((file.folder, file.name, file.table.finish()?));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn money_items(parts: Vec<MoneyPart>) -> Vec<Item> {
+        let mut parts = parts.into_iter().map(Ok);
+        let mut items = MoneyItems::new(&mut parts);
+        std::iter::from_fn(|| items.next_item().unwrap()).collect()
+    }
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 10, 5).unwrap()
@@ -798,5 +964,115 @@ mod tests {
             ]
         );
         assert_eq!(RECONCILIATION_COLUMNS.len(), 19);
+    }
+
+    fn ledger(event: i64, kind: EventKind, creditor: &str, amount: i64) -> LedgerPart {
+        LedgerPart {
+            event_id: event,
+            event: kind,
+            case_no: format!("2026-{event:06}"),
+            case_reference: "7000000013".into(),
+            creditor_id: creditor.into(),
+            currency: "NOK".into(),
+            invoice_no: Some(format!("F{event}")),
+            component: Component::Principal,
+            amount_minor: amount,
+            detail: String::new(),
+        }
+    }
+
+    fn unmatched(row: i64, creditor: Option<&str>) -> SuspenseEntry {
+        SuspenseEntry {
+            payment_row: row,
+            payment_id: format!("P{row}"),
+            kind: PaymentKind::Bank,
+            payment_date: day(),
+            reference: None,
+            invoice_no: None,
+            creditor_id: creditor.map(str::to_owned),
+            currency: "NOK".into(),
+            amount_minor: 100,
+            movement: SuspenseMove::Received { reason: None },
+        }
+    }
+
+    /// A creditor's items come as its files always listed them: payments, then credits and
+    /// write-offs, then unmatched money; charges are summed, payments' postings left to the
+    /// allocations.
+    #[test]
+    fn a_creditors_items_come_payments_then_credits_and_write_offs_then_unmatched_money() {
+        let mut money = vec![
+            part(1, Some("7001"), Some(Component::Principal), 500),
+            part(1, Some("7001"), Some(Component::Interest), 5),
+            part(4, None, None, 70),
+        ]
+        .into_iter()
+        .map(Ok);
+        let mut ledger = vec![
+            ledger(10, EventKind::Credited, "923609016", -200),
+            ledger(11, EventKind::Registered, "923609016", 900),
+            ledger(12, EventKind::Payment, "923609016", -505),
+            ledger(13, EventKind::WrittenOff, "923609016", -40),
+        ]
+        .into_iter()
+        .map(Ok);
+        let mut suspense = vec![Ok(unmatched(5, Some("923609016")))].into_iter();
+        let mut charged = BTreeMap::new();
+        let mut items = Vec::new();
+        creditor_items(
+            day(),
+            Some("923609016"),
+            &mut money,
+            &mut ledger,
+            &mut suspense,
+            &mut charged,
+            &mut |item| {
+                items.push((item.record_type, item.amount_minor));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            items,
+            [
+                (RecordType::Payment, 505),
+                (RecordType::Payment, 70),
+                (RecordType::Credit, 200),
+                (RecordType::WriteOff, 40),
+                (RecordType::Unmatched, 100),
+            ]
+        );
+        assert_eq!(
+            charged[&("923609016".to_owned(), "NOK".to_owned())].principal,
+            900
+        );
+    }
+
+    #[test]
+    fn an_item_of_another_creditor_in_a_creditors_pass_is_an_error_not_a_wrong_file() {
+        let mut ledger = vec![Ok(ledger(10, EventKind::Credited, "111", -200))].into_iter();
+        let err = creditor_items(
+            day(),
+            Some("923609016"),
+            &mut std::iter::empty(),
+            &mut ledger,
+            &mut std::iter::empty(),
+            &mut BTreeMap::new(),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Invariant(_)), "{err}");
+        let mut suspense = vec![Ok(unmatched(5, Some("111")))].into_iter();
+        let err = creditor_items(
+            day(),
+            None,
+            &mut std::iter::empty(),
+            &mut std::iter::empty(),
+            &mut suspense,
+            &mut BTreeMap::new(),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Invariant(_)), "{err}");
     }
 }

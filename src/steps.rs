@@ -5,7 +5,7 @@
 
 use chrono::NaiveDate;
 
-use crate::apply::{ApplyContext, accrue_interest};
+use crate::apply::{ApplyContext, accrue_interest_on};
 use crate::config::Config;
 use crate::domain::{CaseState, Component, EventKind, HandoverStep};
 use crate::lifecycle::{
@@ -137,7 +137,8 @@ fn take_step(
     let Due { country, as_of, .. } = at;
     let rules = &ctx.config.rules;
     // Interest up to today belongs on the letter and under any fee computed on the balance.
-    accrue_interest(tx, ctx, case.id, as_of)?;
+    let row = tx.case_row(case.id)?;
+    accrue_interest_on(tx, ctx, &row, as_of)?;
     let balance = tx.case_balance(case.id)?;
     let new_state = state_after(step);
     match step {
@@ -189,13 +190,17 @@ fn take_step(
                     event_id,
                 )?;
             }
-            let after = tx.case_balance(case.id)?;
-            let currency = tx.case_row(case.id)?.currency;
+            // The balance the letter states: the one read above plus the fee just posted
+            // (read once, not again: a million notices make every statement count).
+            let mut after = balance;
+            if let Some(charge) = charge {
+                *after.component_mut(charge.component) += charge.amount_minor;
+            }
             let account = ctx
                 .config
                 .agency
                 .accounts
-                .get(&currency)
+                .get(&row.currency)
                 .cloned()
                 .unwrap_or_default();
             let rate = rules

@@ -8,8 +8,19 @@
 //!   some part, some more), 5 % carry a KID with a wrong check digit, 5 % a valid KID that no
 //!   invoice has.
 //!
-//! Usage: `cargo run --release --bin kravflyt-gen -- N OUT_DIR` (then copy `OUT_DIR/*` into
-//! `var/inbox/`). The same N always gives the same bytes.
+//! With `--extra M`, it also writes a small follow-up delivery for a database that already
+//! holds the N invoices (the "1 000-record file against a million cases" benchmark):
+//!
+//! - `nordlys/invoices-extra-M.csv`: M new invoices, numbered after the N (N+1 … N+M) with KIDs
+//!   no invoice of the N has; about half for existing customers (same customer number, name and
+//!   address, so they join those customers' cases), the others for new customers;
+//! - `bank/payments-extra-M.csv`: M bank payments (ids after the N payments') that each pay the
+//!   KID of one of the N invoices: most the whole invoice amount, some part of it.
+//!
+//! The N-files are written too and are the same bytes with or without `--extra`.
+//!
+//! Usage: `cargo run --release --bin kravflyt-gen -- N OUT_DIR [--extra M]` (then copy
+//! `OUT_DIR/*` into `var/inbox/`). The same N (and M) always gives the same bytes.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -42,10 +53,12 @@ impl Rng {
     }
 }
 
-/// One generated invoice: what the payments refer to.
+/// One generated invoice: what the payments refer to, and whose customer it is.
 struct Invoice {
     kid: String,
     amount_ore: u64,
+    customer: u64,
+    business: bool,
 }
 
 /// One generated payment.
@@ -63,16 +76,29 @@ fn kroner(ore: u64) -> String {
     format!("{},{:02}", ore / 100, ore % 100)
 }
 
+fn count(text: &str) -> Option<u64> {
+    text.replace('_', "").parse::<u64>().ok()
+}
+
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(n), Some(out)) = (
-        args.get(1)
-            .and_then(|n| n.replace('_', "").parse::<u64>().ok()),
-        args.get(2),
-    ) else {
-        eprintln!("usage: kravflyt-gen N OUT_DIR   (e.g. kravflyt-gen 1000000 /tmp/bench)");
+    let extra = match args.get(3..).unwrap_or_default() {
+        [] => Some(None),
+        [flag, m] if flag == "--extra" => count(m).filter(|&m| m > 0).map(Some),
+        _ => None,
+    };
+    let (Some(n), Some(out), Some(extra)) =
+        (args.get(1).and_then(|n| count(n)), args.get(2), extra)
+    else {
+        eprintln!(
+            "usage: kravflyt-gen N OUT_DIR [--extra M]   (e.g. kravflyt-gen 1000000 /tmp/bench --extra 1000)"
+        );
         std::process::exit(2);
     };
+    if n == 0 && extra.is_some() {
+        eprintln!("kravflyt-gen: --extra needs N ≥ 1 (its payments and customers come from the N)");
+        std::process::exit(2);
+    }
     let out = Path::new(out);
     std::fs::create_dir_all(out.join("nordlys"))?;
     std::fs::create_dir_all(out.join("bank"))?;
@@ -87,15 +113,53 @@ fn main() -> std::io::Result<()> {
         payments.len(),
         out.display()
     );
+    if let Some(m) = extra {
+        // A generator of its own, so the N-files do not depend on M.
+        let mut rng = Rng((0xd1b5_4a32_d192_ed03 ^ n.rotate_left(32) ^ m) | 1);
+        write_extra_invoices(
+            &out.join(format!("nordlys/invoices-extra-{m}.csv")),
+            &invoices,
+            m,
+            &mut rng,
+        )?;
+        let extra_payments = extra_payments_for(&invoices, m, &mut rng);
+        write_payments_csv(
+            &out.join(format!("bank/payments-extra-{m}.csv")),
+            &extra_payments,
+        )?;
+        eprintln!(
+            "{m} extra invoices and {m} extra payments (for the N invoices) written under {}",
+            out.display()
+        );
+    }
     Ok(())
+}
+
+const INVOICE_HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount;reference";
+
+/// One canonical CSV invoice row; the debtor's fields follow from the customer number.
+fn write_invoice_row(
+    w: &mut impl Write,
+    number: u64,
+    customer: u64,
+    business: bool,
+    amount_ore: u64,
+    reference: &str,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{CREDITOR};{number};{customer};{};Kunde {customer};Gate {} {};{:04};Tromsø;{ISSUE_DATE};{DUE_DATE};NOK;{};{reference}",
+        if business { "business" } else { "person" },
+        customer % 97 + 1,
+        customer % 13 + 1,
+        1000 + customer % 8999,
+        kroner(amount_ore),
+    )
 }
 
 fn write_invoices(path: &Path, n: u64, rng: &mut Rng) -> std::io::Result<Vec<Invoice>> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
-    writeln!(
-        w,
-        "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount;reference"
-    )?;
+    writeln!(w, "{INVOICE_HEADER}")?;
     let mut invoices = Vec::with_capacity(n as usize);
     let mut customer = 0u64;
     while (invoices.len() as u64) < n {
@@ -114,18 +178,12 @@ fn write_invoices(path: &Path, n: u64, rng: &mut Rng) -> std::io::Result<Vec<Inv
             let number = invoices.len() as u64 + 1;
             let amount_ore = 10_000 + rng.below(2_000_000);
             let reference = kid(customer * 10_000 + number % 10_000);
-            writeln!(
-                w,
-                "{CREDITOR};{number};{customer};{};Kunde {customer};Gate {} {};{:04};Tromsø;{ISSUE_DATE};{DUE_DATE};NOK;{};{reference}",
-                if business { "business" } else { "person" },
-                customer % 97 + 1,
-                customer % 13 + 1,
-                1000 + customer % 8999,
-                kroner(amount_ore),
-            )?;
+            write_invoice_row(&mut w, number, customer, business, amount_ore, &reference)?;
             invoices.push(Invoice {
                 kid: reference,
                 amount_ore,
+                customer,
+                business,
             });
         }
     }
@@ -159,6 +217,57 @@ fn payments_for(invoices: &[Invoice], rng: &mut Rng) -> Vec<Payment> {
             Payment {
                 id,
                 kid: kid_text,
+                amount_ore,
+            }
+        })
+        .collect()
+}
+
+/// M more invoices after the N: numbers N+1 …, KIDs with bases 8 × 10¹¹ + number, a range the
+/// N never use (their bases are `customer * 10 000 + number % 10 000`, below 10¹¹ for fewer than
+/// ten million customers; the payments' unknown KIDs start at 9 × 10¹¹); about every other one
+/// for an existing customer picked at random.
+fn write_extra_invoices(
+    path: &Path,
+    invoices: &[Invoice],
+    m: u64,
+    rng: &mut Rng,
+) -> std::io::Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    writeln!(w, "{INVOICE_HEADER}")?;
+    let n = invoices.len() as u64;
+    let mut new_customer = invoices.last().map_or(0, |i| i.customer);
+    for i in 1..=m {
+        let number = n + i;
+        let (customer, business) = if rng.below(2) == 0 {
+            let existing = &invoices[rng.below(n) as usize];
+            (existing.customer, existing.business)
+        } else {
+            new_customer += 1;
+            (new_customer, rng.below(5) == 0)
+        };
+        let amount_ore = 10_000 + rng.below(2_000_000);
+        let reference = kid(800_000_000_000 + number);
+        write_invoice_row(&mut w, number, customer, business, amount_ore, &reference)?;
+    }
+    w.flush()
+}
+
+/// M payments of the N invoices' KIDs (picked at random): four in five pay the whole invoice,
+/// the others part of it. Ids continue after the N payments'.
+fn extra_payments_for(invoices: &[Invoice], m: u64, rng: &mut Rng) -> Vec<Payment> {
+    let n = invoices.len() as u64;
+    (1..=m)
+        .map(|i| {
+            let invoice = &invoices[rng.below(n) as usize];
+            let amount_ore = if rng.below(5) == 0 {
+                invoice.amount_ore / 2 + 1
+            } else {
+                invoice.amount_ore
+            };
+            Payment {
+                id: format!("B{:09}", n + i),
+                kid: invoice.kid.clone(),
                 amount_ore,
             }
         })

@@ -93,6 +93,16 @@ impl Balance {
     pub fn total(&self) -> i64 {
         self.principal + self.interest + self.fees + self.collection_costs
     }
+
+    /// The open amount of one component, to add a posting to.
+    pub fn component_mut(&mut self, component: Component) -> &mut i64 {
+        match component {
+            Component::Principal => &mut self.principal,
+            Component::Interest => &mut self.interest,
+            Component::Fee => &mut self.fees,
+            Component::CollectionCost => &mut self.collection_costs,
+        }
+    }
 }
 
 impl Tx<'_> {
@@ -198,9 +208,8 @@ impl Tx<'_> {
     pub fn next_case_number(&self) -> Result<i64, StoreError> {
         Ok(self
             .tx
-            .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| {
-                r.get(0)
-            })?)
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")?
+            .query_row([], |r| r.get(0))?)
     }
 
     pub fn insert_case(&self, id: i64, c: &NewCase<'_>) -> Result<i64, StoreError> {
@@ -343,8 +352,7 @@ impl Tx<'_> {
                     (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
                      WHERE p.invoice_id = i.id AND p.component = 'principal')
              FROM invoices i
-             WHERE i.case_id = ?1 AND i.document_type = 'invoice'
-             ORDER BY i.due_date, i.id",
+             WHERE i.case_id = ?1 AND i.document_type = 'invoice'",
         )?;
         let rows = stmt.query_map([case_id], |r| {
             Ok(InterestBasis {
@@ -358,11 +366,13 @@ impl Tx<'_> {
                 principal_open_minor: r.get(4)?,
             })
         })?;
-        let all: Vec<InterestBasis> = rows.collect::<Result<_, _>>()?;
-        Ok(all
-            .into_iter()
-            .filter(|b| b.principal_open_minor > 0)
-            .collect())
+        let mut open: Vec<InterestBasis> = rows
+            .filter(|b| b.as_ref().map_or(true, |b| b.principal_open_minor > 0))
+            .collect::<Result<_, _>>()?;
+        // Sorted here, not by `ORDER BY` (a sorter per case and payment in SQLite): a case
+        // has a handful of invoices.
+        open.sort_by_key(|b| (b.due_date, b.invoice_id));
+        Ok(open)
     }
 
     pub fn set_interest_through(&self, invoice_id: i64, date: NaiveDate) -> Result<(), StoreError> {

@@ -36,7 +36,12 @@ pub use views::{
 };
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -167,9 +172,20 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(damaged)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // SQLite's default page cache is 2 MiB: with a million cases every index lookup of a
+        // large file would go to the operating system for its pages. 64 MiB keeps the hot
+        // index pages of a million-case database in memory (peak RSS stays well under the
+        // 300 MB budget); temporary b-trees (sorting, GROUP BY) stay in memory too.
+        conn.pragma_update(None, "cache_size", -64 * 1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         let mut store = Store { conn, path };
+        // Migrations run with foreign keys off, as SQLite's procedure for rebuilding a table
+        // asks (version 4 rebuilds the ledger tables): a rebuild copies rows unchanged, so it
+        // cannot break a reference, and `kravflyt verify` checks them all. Everything after
+        // runs with them on. (The bundled SQLite turns them on by default.)
+        store.conn.pragma_update(None, "foreign_keys", "OFF")?;
         store.migrate()?;
+        store.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(store)
     }
 
@@ -317,6 +333,89 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert!(store.integrity_problems().unwrap().is_empty());
+        let enforced: i64 = store
+            .conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            enforced, 1,
+            "foreign keys are enforced once the store is open"
+        );
+    }
+
+    #[test]
+    fn the_ledger_rebuild_of_version_4_keeps_every_row_and_its_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        {
+            // A database as version 3 left it, with ledger rows (parents are not needed:
+            // foreign keys are off on this connection, as before any Store opened it).
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO postings VALUES (7, 1, 2, '2026-10-01', 'principal', 1000, 3);
+                 INSERT INTO postings VALUES (9, 1, NULL, '2026-10-02', 'fee', 70, 4);
+                 INSERT INTO allocations VALUES (5, 1, 1, 2, 'overpaid', 12);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let rows: Vec<(i64, Option<i64>, String, i64)> = store
+            .conn
+            .prepare("SELECT id, invoice_id, component, amount_minor FROM postings ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (7, Some(2), "principal".to_owned(), 1000),
+                (9, None, "fee".to_owned(), 70)
+            ]
+        );
+        let overpaid: i64 = store
+            .conn
+            .query_row(
+                "SELECT amount_minor FROM allocations WHERE id = 5",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(overpaid, 12);
+        // The rules are the same rules: an unknown component is still refused.
+        store
+            .conn
+            .pragma_update(None, "foreign_keys", "OFF")
+            .unwrap();
+        for bad in [
+            "INSERT INTO postings VALUES (10, 1, NULL, '2026-10-02', 'overpaid', 1, 4)",
+            "INSERT INTO allocations VALUES (6, 1, 1, 2, 'tip', 1)",
+        ] {
+            let err = store.conn.execute(bad, []).unwrap_err();
+            assert!(err.to_string().contains("CHECK"), "{bad}: {err}");
+        }
+        for index in [
+            "postings_case",
+            "postings_invoice",
+            "postings_date",
+            "allocations_payment",
+        ] {
+            let found: i64 = store
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+                    [index],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(found, 1, "{index}");
+        }
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub struct UnmatchedPayment {
     pub reason: Option<UnmatchedReason>,
 }
 
+/// Which unmatched payments to read.
+enum Unmatched<'a> {
+    AnyReferenceOrInvoiceNo,
+    PaymentId(&'a str),
+    Reference(&'a str),
+    InvoiceNo(&'a str, &'a str),
+}
+
 impl Tx<'_> {
     pub fn find_payment(
         &self,
@@ -187,28 +195,49 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The open amounts of a case, per component and invoice, for allocation.
+    /// The open amounts of a case, per component and invoice, for allocation: ordered by
+    /// invoice (amounts of no invoice first), then component name.
+    ///
+    /// Summed here rather than with `GROUP BY … ORDER BY` in SQL: that query built and sorted
+    /// two temporary b-trees on every payment, nearly a tenth of a payments file's time; the
+    /// case's postings come straight off the `postings_case` index and are few.
     pub fn open_items(&self, case_id: i64) -> Result<Vec<OpenItem>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT p.component, p.invoice_id,
-                    COALESCE(i.due_date, c.opened_on), SUM(p.amount_minor)
+            "SELECT p.component, p.invoice_id, COALESCE(i.due_date, c.opened_on), p.amount_minor
              FROM postings p
              JOIN cases c ON c.id = p.case_id
              LEFT JOIN invoices i ON i.id = p.invoice_id
-             WHERE p.case_id = ?1
-             GROUP BY p.component, p.invoice_id
-             HAVING SUM(p.amount_minor) > 0
-             ORDER BY p.invoice_id",
+             WHERE p.case_id = ?1",
         )?;
-        let rows = stmt.query_map([case_id], |r| {
-            Ok(OpenItem {
-                component: enum_column(&r.get::<_, String>(0)?)?,
-                invoice_id: r.get(1)?,
-                due_date: date_column(&r.get::<_, String>(2)?)?,
-                open_minor: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        // (invoice, component name) -> (component, due date, sum): the order the SQL had.
+        let mut sums: std::collections::BTreeMap<(Option<i64>, &'static str), OpenItem> =
+            std::collections::BTreeMap::new();
+        let mut rows = stmt.query([case_id])?;
+        while let Some(r) = rows.next()? {
+            let component: Component =
+                enum_column(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
+            let invoice_id: Option<i64> = r.get(1)?;
+            let amount: i64 = r.get(3)?;
+            match sums.entry((invoice_id, component.as_str())) {
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().open_minor += amount;
+                }
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(OpenItem {
+                        component,
+                        invoice_id,
+                        due_date: date_column(
+                            r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
+                        )?,
+                        open_minor: amount,
+                    });
+                }
+            }
+        }
+        Ok(sums
+            .into_values()
+            .filter(|item| item.open_minor > 0)
+            .collect())
     }
 
     /// Reopens a case closed as paid, in the state it was in before.
@@ -231,35 +260,90 @@ impl Tx<'_> {
         Ok(state)
     }
 
-    /// Unmatched payments (money received, not corrections) with this payment id, from any sender (the desk names a payment by
-    /// its id; the bank channel received it).
+    /// Unmatched payments (money received, not corrections) with this payment id, from any
+    /// sender (the desk names a payment by its id; the bank channel received it).
     pub fn unmatched_payments_with_id(
         &self,
         payment_id: &str,
     ) -> Result<Vec<UnmatchedPayment>, StoreError> {
-        Ok(self
-            .unmatched(false)?
-            .into_iter()
-            .filter(|p| p.record.payment_id == payment_id)
-            .collect())
+        self.unmatched(Unmatched::PaymentId(payment_id))
     }
 
     /// Unmatched payments with a reference or invoice number, oldest first.
     pub fn unmatched_payments(&self) -> Result<Vec<UnmatchedPayment>, StoreError> {
-        self.unmatched(true)
+        self.unmatched(Unmatched::AnyReferenceOrInvoiceNo)
     }
 
-    fn unmatched(&self, with_reference_only: bool) -> Result<Vec<UnmatchedPayment>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT id, sender, payment_id, kind, creditor_id, reference, invoice_no, amount_minor,
-                    currency, payment_date, payer_name, payer_account, unmatched_reason
+    /// Unmatched payments carrying this reference, oldest first.
+    pub fn unmatched_payments_with_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<UnmatchedPayment>, StoreError> {
+        self.unmatched(Unmatched::Reference(reference))
+    }
+
+    /// Unmatched payments naming this invoice of this creditor, oldest first.
+    pub fn unmatched_payments_with_invoice_no(
+        &self,
+        creditor_id: &str,
+        invoice_no: &str,
+    ) -> Result<Vec<UnmatchedPayment>, StoreError> {
+        self.unmatched(Unmatched::InvoiceNo(creditor_id, invoice_no))
+    }
+
+    /// How many payments wait unmatched (money received, not corrections).
+    pub fn unmatched_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT COUNT(*) FROM payments WHERE case_id IS NULL AND reverses IS NULL",
+            )?
+            .query_row([], |r| r.get::<_, i64>(0))?
+            .unsigned_abs())
+    }
+
+    /// The references a payment for this invoice could carry: the invoice's own (if any) and
+    /// the agency reference of its case. `None` when there is no such invoice.
+    pub fn invoice_references(
+        &self,
+        creditor_id: &str,
+        invoice_no: &str,
+    ) -> Result<Option<(Option<String>, String)>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "SELECT i.reference, c.reference FROM invoices i JOIN cases c ON c.id = i.case_id
+                 WHERE i.creditor_id = ?1 AND i.invoice_no = ?2",
+            )?
+            .query_row((creditor_id, invoice_no), |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn unmatched(&self, which: Unmatched<'_>) -> Result<Vec<UnmatchedPayment>, StoreError> {
+        // One statement per filter, each answered from an index over the unmatched payments
+        // only (`payments_unmatched*`): a look-up by id or reference must not read them all.
+        const SELECT: &str = "SELECT id, sender, payment_id, kind, creditor_id, reference,
+                    invoice_no, amount_minor, currency, payment_date, payer_name, payer_account,
+                    unmatched_reason
              FROM payments
              WHERE case_id IS NULL AND reverses IS NULL AND reversed_by IS NULL
-               AND amount_minor > 0
-               AND (?1 = 0 OR reference IS NOT NULL OR invoice_no IS NOT NULL)
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map([with_reference_only], |r| {
+               AND amount_minor > 0";
+        let (filter, params): (&str, Vec<&dyn rusqlite::ToSql>) = match &which {
+            Unmatched::AnyReferenceOrInvoiceNo => (
+                "AND (reference IS NOT NULL OR invoice_no IS NOT NULL)",
+                vec![],
+            ),
+            Unmatched::PaymentId(id) => ("AND payment_id = ?1", vec![id]),
+            Unmatched::Reference(reference) => ("AND reference = ?1", vec![reference]),
+            Unmatched::InvoiceNo(creditor, invoice_no) => (
+                "AND creditor_id = ?1 AND invoice_no = ?2",
+                vec![creditor, invoice_no],
+            ),
+        };
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("{SELECT} {filter} ORDER BY id"))?;
+        let rows = stmt.query_map(params.as_slice(), |r| {
             Ok(UnmatchedPayment {
                 id: r.get(0)?,
                 sender: r.get(1)?,
@@ -318,7 +402,9 @@ impl Lookup for Tx<'_> {
 
     fn cases_by_invoice_reference(&self, reference: &str) -> Result<Vec<Candidate>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT DISTINCT c.id, c.creditor_id, c.currency
+            // No DISTINCT (a temporary b-tree per payment): `match_payment` drops repeats of
+            // a case, which arrive next to each other in this order.
+            "SELECT c.id, c.creditor_id, c.currency
              FROM invoices i JOIN cases c ON c.id = i.case_id
              WHERE i.reference = ?1 AND i.document_type = 'invoice' AND c.state <> 'closed'
                AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p

@@ -1,4 +1,5 @@
-//! What the outbound status and letters files read: events and letters not yet reported.
+//! What the outbound status and letters files read: events and letters not yet reported,
+//! streamed a row at a time.
 
 use super::{StoreError, Tx};
 
@@ -48,13 +49,21 @@ pub struct LetterRow {
 }
 
 impl Tx<'_> {
-    /// Events after `after_id` of cases of `creditors`, in event order.
-    pub fn status_rows(
+    /// Events after `after_id` of cases of `creditors`, in event order, handed to `each` one
+    /// at a time (a status file may have a million rows; none is kept).
+    pub fn for_each_status_row(
         &self,
         creditors: &[String],
         after_id: i64,
-    ) -> Result<Vec<StatusRow>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
+        mut each: impl FnMut(&StatusRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        // One query for all the sender's creditors, in event order (the primary key), so the
+        // rows need no sorting; the statement is cached per number of creditors.
+        let list = (0..creditors.len())
+            .map(|i| format!("?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = self.tx.prepare_cached(&format!(
             "SELECT e.id, e.event_date, c.creditor_id, c.case_no, i.invoice_no, e.kind, e.state,
                     e.amount_minor,
                     COALESCE((SELECT SUM(p.amount_minor) FROM postings p WHERE p.case_id = c.id
@@ -68,42 +77,42 @@ impl Tx<'_> {
              FROM case_events e
              JOIN cases c ON c.id = e.case_id
              LEFT JOIN invoices i ON i.id = e.invoice_id
-             WHERE e.id > ?1 AND c.creditor_id = ?2
-             ORDER BY e.id",
-        )?;
-        let mut rows = Vec::new();
-        for creditor in creditors {
-            let found = stmt.query_map(rusqlite::params![after_id, creditor], |r| {
-                let principal: i64 = r.get(8)?;
-                let interest: i64 = r.get(9)?;
-                let fees: i64 = r.get(10)?;
-                Ok(StatusRow {
-                    event_id: r.get(0)?,
-                    event_date: r.get(1)?,
-                    creditor_id: r.get(2)?,
-                    case_no: r.get(3)?,
-                    invoice_no: r.get(4)?,
-                    event: r.get(5)?,
-                    state: r.get(6)?,
-                    amount_minor: r.get(7)?,
-                    principal_open: principal,
-                    interest_open: interest,
-                    fees_open: fees,
-                    total_open: principal + interest + fees,
-                    deadline: r.get(11)?,
-                    reason: r.get(12)?,
-                })
+             WHERE e.id > ?1 AND c.creditor_id IN ({list})
+             ORDER BY e.id"
+        ))?;
+        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&after_id];
+        params.extend(creditors.iter().map(|c| c as &dyn rusqlite::ToSql));
+        let mut rows = stmt.query(params.as_slice())?;
+        while let Some(r) = rows.next()? {
+            let principal: i64 = r.get(8)?;
+            let interest: i64 = r.get(9)?;
+            let fees: i64 = r.get(10)?;
+            each(&StatusRow {
+                event_id: r.get(0)?,
+                event_date: r.get(1)?,
+                creditor_id: r.get(2)?,
+                case_no: r.get(3)?,
+                invoice_no: r.get(4)?,
+                event: r.get(5)?,
+                state: r.get(6)?,
+                amount_minor: r.get(7)?,
+                principal_open: principal,
+                interest_open: interest,
+                fees_open: fees,
+                total_open: principal + interest + fees,
+                deadline: r.get(11)?,
+                reason: r.get(12)?,
             })?;
-            for row in found {
-                rows.push(row?);
-            }
         }
-        rows.sort_by_key(|r| r.event_id);
-        Ok(rows)
+        Ok(())
     }
 
-    /// Letters after `after_id`, in order.
-    pub fn letter_rows(&self, after_id: i64) -> Result<Vec<LetterRow>, StoreError> {
+    /// Letters after `after_id`, in order, handed to `each` one at a time.
+    pub fn for_each_letter_row(
+        &self,
+        after_id: i64,
+        mut each: impl FnMut(&LetterRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT l.id, c.case_no, c.creditor_id, l.step, l.debtor_name, l.address, l.postcode,
                     l.city, l.country, l.reference, l.account, l.currency, l.principal_minor,
@@ -112,8 +121,9 @@ impl Tx<'_> {
              FROM letters l JOIN cases c ON c.id = l.case_id
              WHERE l.id > ?1 ORDER BY l.id",
         )?;
-        let rows = stmt.query_map([after_id], |r| {
-            Ok(LetterRow {
+        let mut rows = stmt.query([after_id])?;
+        while let Some(r) = rows.next()? {
+            each(&LetterRow {
                 letter_id: r.get(0)?,
                 case_no: r.get(1)?,
                 creditor_id: r.get(2)?,
@@ -134,8 +144,8 @@ impl Tx<'_> {
                 collection_costs_minor: r.get(17)?,
                 total_minor: r.get(18)?,
                 deadline: r.get(19)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            })?;
+        }
+        Ok(())
     }
 }

@@ -61,9 +61,9 @@ impl Tx<'_> {
     }
 
     fn query_step_cases(&self, only: Option<i64>) -> Result<Vec<StepCase>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline, c.collection_since,
-                    c.heavy_fee_charged, c.creditor_id, d.debtor_type, c.limitation_warned_on,
+        const COLUMNS: &str = "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline,
+                    c.collection_since, c.heavy_fee_charged, c.creditor_id, d.debtor_type,
+                    c.limitation_warned_on,
                     (SELECT MIN(i.due_date) FROM invoices i
                      WHERE i.case_id = c.id AND i.document_type = 'invoice'
                        AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
@@ -72,10 +72,23 @@ impl Tx<'_> {
                      WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
-             WHERE c.state <> 'closed' AND (?1 IS NULL OR c.id = ?1)
-             ORDER BY c.id",
-        )?;
-        let rows = stmt.query_map([only], |r| {
+             WHERE c.state <> 'closed'";
+        // Two statements, not one with `(?1 IS NULL OR c.id = ?1)`: the planner cannot use
+        // the primary key for that, so reading one case scanned every case — each status
+        // message paid for the whole table.
+        let mut stmt = match only {
+            Some(_) => self
+                .tx
+                .prepare_cached(&format!("{COLUMNS} AND c.id = ?1"))?,
+            None => self
+                .tx
+                .prepare_cached(&format!("{COLUMNS} ORDER BY c.id"))?,
+        };
+        let params: &[&dyn rusqlite::ToSql] = match &only {
+            Some(id) => &[id],
+            None => &[],
+        };
+        let rows = stmt.query_map(params, |r| {
             Ok(StepCase {
                 id: r.get(0)?,
                 case_no: r.get(1)?,

@@ -12,6 +12,7 @@ mod intake;
 mod privacy;
 mod public_files;
 mod reconciliation;
+mod rematch;
 mod reference_vectors;
 mod scenarios;
 mod schemas;
