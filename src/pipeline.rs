@@ -500,9 +500,15 @@ impl Engine {
         if !days.is_empty() {
             self.flush_outbox()?;
         }
-        // The day's report, now that its figures are final.
-        for day in days {
+        // The day's report, now that its figures are final — and the report of any day
+        // reconciled by a run that was stopped before it wrote it (the report is a file of
+        // its own, written after the reconciliation commits, so it is marked when written).
+        let unreported = self.store.read()?.days_without_report()?;
+        for day in unreported {
             self.write_report(day)?;
+            let tx = self.store.write()?;
+            tx.mark_report_written(day, &chrono::Utc::now().to_rfc3339())?;
+            tx.commit()?;
         }
         Ok(())
     }

@@ -117,6 +117,24 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Reconciled days whose HTML report has not been written yet, oldest first.
+    pub fn days_without_report(&self) -> Result<Vec<NaiveDate>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT day FROM business_days
+             WHERE reconciled_at IS NOT NULL AND report_written_at IS NULL ORDER BY day",
+        )?;
+        let rows = stmt.query_map([], |r| date_column(&r.get::<_, String>(0)?))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records that `day`'s HTML report was written.
+    pub fn mark_report_written(&self, day: NaiveDate, at: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("UPDATE business_days SET report_written_at = ?2 WHERE day = ?1")?
+            .execute((day.to_string(), at))?;
+        Ok(())
+    }
+
     /// The latest reconciled (closed) business day, if any.
     pub fn last_reconciled_day(&self) -> Result<Option<NaiveDate>, StoreError> {
         self.latest_day("SELECT MAX(day) FROM business_days WHERE reconciled_at IS NOT NULL")
@@ -200,8 +218,8 @@ impl Tx<'_> {
              WHERE p.matched_on = ?1 AND c.creditor_id IS ?2
              ORDER BY p.id",
         )?;
-        // By posting: an event's postings are written right after the event, so in id order
-        // they come event by event (`Grouped` checks it).
+        // By event: the index on (posting_date, event_id) gives a day's postings event by
+        // event without a sort (`Grouped` checks that each event comes once).
         let mut ledger = self.tx.prepare_cached(
             "SELECT e.id, e.kind, c.case_no, c.reference, c.creditor_id, i.invoice_no,
                     p.component, p.amount_minor, e.detail, c.currency, p.invoice_id
@@ -210,7 +228,7 @@ impl Tx<'_> {
              JOIN case_events e ON e.id = p.event_id
              LEFT JOIN invoices i ON i.id = p.invoice_id
              WHERE p.posting_date = ?1 AND c.creditor_id IS ?2
-             ORDER BY p.id",
+             ORDER BY p.event_id, p.id",
         )?;
         const SUSPENSE: &str = "SELECT p.id, p.payment_id, p.kind, p.payment_date, p.reference,
                     p.invoice_no, p.creditor_id, p.currency, p.amount_minor, f.business_date,

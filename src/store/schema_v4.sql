@@ -1,5 +1,5 @@
--- kravflyt schema, version 4: the ledger's CHECK constraints without IN lists, and look-ups
--- of unmatched payments by id, reference and invoice number.
+-- kravflyt schema, version 4: the ledger's CHECK constraints without IN lists, look-ups of
+-- unmatched payments by id, reference and invoice number, and when a day's report was written.
 --
 -- SQLite evaluates `component IN ('principal', 'interest', ...)` in a CHECK constraint by
 -- building a temporary b-tree of the list on every INSERT: about 40 000 instructions per
@@ -24,7 +24,8 @@ ALTER TABLE postings_v4 RENAME TO postings;
 CREATE INDEX postings_case ON postings(case_id, component);
 -- Open principal per invoice is summed here on every payment, credit, interest run and step.
 CREATE INDEX postings_invoice ON postings(invoice_id, component);
-CREATE INDEX postings_date ON postings(posting_date);
+-- A day's postings event by event (the reconciliation sums each event's postings as they come).
+CREATE INDEX postings_date ON postings(posting_date, event_id);
 
 CREATE TABLE allocations_v4 (
     id           INTEGER PRIMARY KEY,
@@ -50,3 +51,9 @@ CREATE INDEX payments_unmatched_reference ON payments(reference)
     WHERE case_id IS NULL AND reverses IS NULL;
 CREATE INDEX payments_unmatched_invoice_no ON payments(creditor_id, invoice_no)
     WHERE case_id IS NULL AND reverses IS NULL;
+
+-- When the agency's HTML report of a reconciled day was written. The report is written after
+-- the reconciliation commits; a run killed in between writes it on the next start. Days
+-- reconciled before this version had theirs written right away.
+ALTER TABLE business_days ADD COLUMN report_written_at TEXT;
+UPDATE business_days SET report_written_at = reconciled_at WHERE reconciled_at IS NOT NULL;

@@ -248,3 +248,29 @@ fn the_reports_of_the_day_after_and_of_an_empty_day_render() {
     assert!(html.contains("No money was placed on cases in these 30 days"));
     assert_eq!(html.matches("<rect class=\"bar").count(), CHART_DAYS);
 }
+
+#[test]
+fn a_report_lost_to_a_stop_after_the_reconciliation_is_written_on_the_next_run_and_only_then() {
+    let ws = samples_workspace();
+    let report = ws.var().join("outbox/_agency/report-20261123.html");
+    assert!(report.exists(), "the daily run writes the day's report");
+    // The window a kill can land in: the day is reconciled (committed), its report not yet
+    // written. What the database says then, and the file missing.
+    std::fs::remove_file(&report).unwrap();
+    let db = rusqlite::Connection::open(ws.var().join("kravflyt.db")).unwrap();
+    db.execute(
+        "UPDATE business_days SET report_written_at = NULL WHERE day = '2026-11-23'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    ws.process("2026-11-24");
+    assert!(report.exists(), "the next run writes the lost report");
+    // Once written, a report that someone took away is not written again.
+    std::fs::remove_file(&report).unwrap();
+    ws.process("2026-11-24");
+    assert!(
+        !report.exists(),
+        "a delivered report is not delivered twice"
+    );
+}
