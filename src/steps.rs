@@ -24,6 +24,23 @@ pub struct StepSummary {
     pub limitation_warnings: u64,
 }
 
+/// Open cases read at a time by the daily steps: memory stays the same whatever their number.
+const STEP_PAGE: u32 = 4096;
+
+/// [`STEP_PAGE`]; debug builds take `KRAVFLYT_STEP_PAGE` instead when it is set, so tests can
+/// cross page boundaries with a handful of cases. Release builds ignore it.
+fn step_page() -> u32 {
+    if cfg!(debug_assertions)
+        && let Some(page) = std::env::var("KRAVFLYT_STEP_PAGE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&p| p > 0)
+    {
+        return page;
+    }
+    STEP_PAGE
+}
+
 /// Runs the steps for `as_of` in one transaction.
 pub fn run_daily_steps(
     store: &mut Store,
@@ -39,8 +56,16 @@ pub fn run_daily_steps(
     let mut summary = StepSummary::default();
     // Unanswered disputes close and ended pauses resume before the steps look at the cases.
     crate::instructions::holds_due(&tx, ctx)?;
-    for case in tx.step_cases()? {
-        step_case(&tx, ctx, &case, as_of, &mut summary)?;
+    let mut after = 0;
+    loop {
+        let page = tx.step_cases_after(after, step_page())?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.id;
+        for case in &page {
+            step_case(&tx, ctx, case, as_of, &mut summary)?;
+        }
     }
     tx.set_meta("last_steps_date", &as_of.to_string())?;
     tx.mark_business_day(as_of)?;

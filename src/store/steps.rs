@@ -26,6 +26,14 @@ pub struct StepCase {
     pub notice_sent: Option<NaiveDate>,
 }
 
+/// Which open cases to read.
+#[derive(Clone, Copy)]
+enum Which {
+    One(i64),
+    /// Ids after the first, at most the second many.
+    After(i64, u32),
+}
+
 /// A letter with what it says (SPEC §7's letter columns, amounts in minor units).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewLetter<'a> {
@@ -50,17 +58,23 @@ fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
 }
 
 impl Tx<'_> {
-    /// Every case not closed, in case order.
-    pub fn step_cases(&self) -> Result<Vec<StepCase>, StoreError> {
-        self.query_step_cases(None)
+    /// Up to `limit` cases not closed with ids after `after_id`, in case order: the daily
+    /// steps read the open cases a page at a time, so a million of them are never held at
+    /// once. (Taking a step changes only its own case, so reading the next page after the
+    /// steps of the last one sees what reading them all first would have seen.)
+    pub fn step_cases_after(&self, after_id: i64, limit: u32) -> Result<Vec<StepCase>, StoreError> {
+        self.query_step_cases(Which::After(after_id, limit))
     }
 
     /// One case as the lifecycle sees it; `None` when it is closed (or does not exist).
     pub fn step_case(&self, case_id: i64) -> Result<Option<StepCase>, StoreError> {
-        Ok(self.query_step_cases(Some(case_id))?.into_iter().next())
+        Ok(self
+            .query_step_cases(Which::One(case_id))?
+            .into_iter()
+            .next())
     }
 
-    fn query_step_cases(&self, only: Option<i64>) -> Result<Vec<StepCase>, StoreError> {
+    fn query_step_cases(&self, which: Which) -> Result<Vec<StepCase>, StoreError> {
         const COLUMNS: &str = "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline,
                     c.collection_since, c.heavy_fee_charged, c.creditor_id, d.debtor_type,
                     c.limitation_warned_on,
@@ -73,22 +87,22 @@ impl Tx<'_> {
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
              WHERE c.state <> 'closed'";
-        // Two statements, not one with `(?1 IS NULL OR c.id = ?1)`: the planner cannot use
-        // the primary key for that, so reading one case scanned every case — each status
-        // message paid for the whole table.
-        let mut stmt = match only {
-            Some(_) => self
-                .tx
-                .prepare_cached(&format!("{COLUMNS} AND c.id = ?1"))?,
-            None => self
-                .tx
-                .prepare_cached(&format!("{COLUMNS} ORDER BY c.id"))?,
+        // A statement per use, each by the primary key (one with `(?1 IS NULL OR c.id = ?1)`
+        // cannot use it: reading one case scanned every case — each status message paid for
+        // the whole table).
+        let (mut stmt, params): (_, Vec<Box<dyn rusqlite::ToSql>>) = match which {
+            Which::One(id) => (
+                self.tx
+                    .prepare_cached(&format!("{COLUMNS} AND c.id = ?1"))?,
+                vec![Box::new(id)],
+            ),
+            Which::After(after_id, limit) => (
+                self.tx
+                    .prepare_cached(&format!("{COLUMNS} AND c.id > ?1 ORDER BY c.id LIMIT ?2"))?,
+                vec![Box::new(after_id), Box::new(limit)],
+            ),
         };
-        let params: &[&dyn rusqlite::ToSql] = match &only {
-            Some(id) => &[id],
-            None => &[],
-        };
-        let rows = stmt.query_map(params, |r| {
+        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
             Ok(StepCase {
                 id: r.get(0)?,
                 case_no: r.get(1)?,

@@ -15,6 +15,11 @@ pub fn run_scenario(folder: &Path) -> String {
 
 /// Plays a scenario's days; returns the workspace and the last day.
 fn play(folder: &Path) -> (Workspace, String) {
+    play_with(folder, &[])
+}
+
+/// [`play`] with extra environment for every `process` run.
+fn play_with(folder: &Path, env: &[(&str, &str)]) -> (Workspace, String) {
     let ws = Workspace::new();
     let mut days: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
@@ -39,10 +44,32 @@ fn play(folder: &Path) -> (Workspace, String) {
                 );
             }
         }
-        ws.process(day);
+        let out = ws
+            .command()
+            .envs(env.iter().copied())
+            .args(["process", "--as-of", day])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "process --as-of {day}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let last = days.last().cloned().unwrap_or_default();
     (ws, last)
+}
+
+#[test]
+fn the_daily_steps_read_page_by_page_end_where_reading_all_cases_at_once_ends() {
+    // Debug builds take the page size from KRAVFLYT_STEP_PAGE: one case per page crosses a
+    // page boundary at every case.
+    for scenario in ["lifecycle_norway", "lifecycle_instructions"] {
+        let folder = repo().join("tests/data/scenarios").join(scenario);
+        let (paged, _) = play_with(&folder, &[("KRAVFLYT_STEP_PAGE", "1")]);
+        let (whole, _) = play(&folder);
+        assert_eq!(render(&paged), render(&whole), "{scenario}");
+    }
 }
 
 #[test]
