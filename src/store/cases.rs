@@ -335,12 +335,7 @@ impl Tx<'_> {
         })?;
         for row in rows {
             let (component, amount) = row?;
-            match component {
-                Component::Principal => balance.principal = amount,
-                Component::Interest => balance.interest = amount,
-                Component::Fee => balance.fees = amount,
-                Component::CollectionCost => balance.collection_costs = amount,
-            }
+            *balance.component_mut(component) = amount;
         }
         Ok(balance)
     }

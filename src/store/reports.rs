@@ -1,7 +1,7 @@
 //! What the outbound status and letters files read: events and letters not yet reported,
 //! streamed a row at a time.
 
-use super::{StoreError, Tx};
+use super::{Balance, StoreError, Tx};
 use crate::domain::Component;
 
 /// One row of a status file (SPEC §7), amounts in minor units, open amounts as they were just
@@ -88,18 +88,16 @@ impl Tx<'_> {
         while let Some(r) = rows.next()? {
             let event_id: i64 = r.get(0)?;
             let case_id: i64 = r.get(8)?;
-            let (mut principal, mut interest, mut fees) = (0i64, 0i64, 0i64);
+            let mut open = Balance::default();
             let mut sums = open_after.query((case_id, event_id))?;
             while let Some(sum) = sums.next()? {
-                let amount: i64 = sum.get(1)?;
-                match super::enum_column::<Component>(
-                    sum.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?,
-                )? {
-                    Component::Principal => principal += amount,
-                    Component::Interest => interest += amount,
-                    Component::Fee | Component::CollectionCost => fees += amount,
-                }
+                let component: Component =
+                    super::enum_column(sum.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
+                *open.component_mut(component) += sum.get::<_, i64>(1)?;
             }
+            // The status file shows fees and collection costs as one column.
+            let (principal, interest) = (open.principal, open.interest);
+            let fees = open.fees + open.collection_costs;
             each(&StatusRow {
                 event_id,
                 event_date: r.get(1)?,
