@@ -80,6 +80,7 @@ struct RawWorkspace {
 struct RawIntake {
     quiet_period: Option<Spanned<String>>,
     stale_after: Option<Spanned<String>>,
+    writer_detection: Option<Spanned<String>>,
     ignore: Option<Vec<Spanned<String>>>,
     max_file_bytes: Option<Spanned<u64>>,
 }
@@ -236,9 +237,32 @@ pub struct IntakeRules {
     /// A quiet file still incomplete by its format's own structure after this long since it
     /// was first seen is rejected as `incomplete_file`.
     pub stale_after: Duration,
+    /// How intake tells a finished upload from one still being written (see
+    /// [`WriterDetection`]).
+    pub writer_detection: WriterDetection,
     pub ignore_patterns: Vec<String>,
     pub ignore: GlobSet,
     pub max_file_bytes: u64,
+}
+
+/// How intake tells whether another process still has an inbox file open for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriterDetection {
+    /// Ask the kernel (a read lease), else the daemon's inotify close-write events, else fall
+    /// back to the quiet period alone.
+    Auto,
+    /// The quiet period alone: for file systems where a lease or inotify would answer for this
+    /// host only while writers sit on another one (a FUSE or SMB mount of a remote inbox).
+    QuietPeriod,
+}
+
+impl WriterDetection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriterDetection::Auto => "auto",
+            WriterDetection::QuietPeriod => "quiet_period",
+        }
+    }
 }
 
 impl IntakeRules {
@@ -583,6 +607,22 @@ impl<'a> Checker<'a> {
             .duration(&raw.stale_after, "stale_after")
             .or(defaults.map(|d| d.stale_after))
             .unwrap_or(Duration::from_secs(3600));
+        let writer_detection = match &raw.writer_detection {
+            Some(value) => match value.get_ref().as_str() {
+                "auto" => WriterDetection::Auto,
+                "quiet_period" => WriterDetection::QuietPeriod,
+                other => {
+                    self.error(
+                        value,
+                        format!(
+                            "writer_detection `{other}` is not known: use \"auto\" (kernel lease, then inotify, then the quiet period) or \"quiet_period\""
+                        ),
+                    );
+                    WriterDetection::Auto
+                }
+            },
+            None => defaults.map_or(WriterDetection::Auto, |d| d.writer_detection),
+        };
         let max_file_bytes = raw
             .max_file_bytes
             .as_ref()
@@ -610,6 +650,7 @@ impl<'a> Checker<'a> {
         IntakeRules {
             quiet_period,
             stale_after,
+            writer_detection,
             ignore_patterns: patterns,
             ignore,
             max_file_bytes,

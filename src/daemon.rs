@@ -205,7 +205,9 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     engine.recover(today)?;
 
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
-    let _watcher = watch_inboxes(&engine, wake_tx);
+    let write_events = crate::intake::writers::WriteEvents::default();
+    let _watcher = watch_inboxes(&engine, wake_tx, write_events.clone());
+    engine.write_events = Some(write_events);
     tracing::info!(
         workspace = %engine.workspace.root().display(),
         senders = engine.config.senders.len(),
@@ -322,14 +324,29 @@ fn wait_for_wake(wake: &mpsc::Receiver<()>, wait: Duration, shutdown: &Shutdown)
     }
 }
 
-/// Watches every inbox; events only wake the loop. `None` when watching is not possible
+/// Watches every inbox; events wake the loop and tell intake which files a writer still
+/// has open (for inboxes where the kernel cannot say). `None` when watching is not possible
 /// (the rescan still finds everything).
-fn watch_inboxes(engine: &Engine, wake: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+fn watch_inboxes(
+    engine: &Engine,
+    wake: mpsc::Sender<()>,
+    write_events: crate::intake::writers::WriteEvents,
+) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
+    use notify::event::{AccessKind, AccessMode, EventKind};
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Reading a folder is itself an event on some platforms (inotify reports opens):
-        // waking for those would make every rescan trigger the next one.
-        let relevant = event.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_)));
+        let Ok(event) = event else {
+            return;
+        };
+        write_events.observe(&event);
+        // Reading a file or folder is itself an event (inotify reports opens and closes):
+        // waking for those would make every rescan trigger the next one. A writer closing a
+        // file is the one access that matters: its upload may be finished.
+        let relevant = match event.kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+            EventKind::Access(_) => false,
+            _ => true,
+        };
         if relevant {
             let _ = wake.send(());
         }

@@ -50,6 +50,9 @@ pub mod code {
     /// A bank file whose end or deposit records disagree with its transactions.
     pub const BAD_CONTROL_TOTAL: &str = "bad_control_total";
     pub const DUPLICATE_FILE: &str = "duplicate_file";
+    /// A notice, not a problem: a file whose last line had no line break, taken only after
+    /// `stale_after` because its inbox cannot see writers (it may have been cut).
+    pub const NO_FINAL_LINE_BREAK: &str = "no_final_line_break";
     /// More problems than one receipt lists.
     pub const TOO_MANY_PROBLEMS: &str = "too_many_problems";
     // One record.

@@ -529,6 +529,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                     .is_none_or(|last| last < config.last_due_run_day()),
                 last_steps_date: tx.meta("last_steps_date")?,
                 last_reconciled_day: tx.last_reconciled_day()?.map(|d| d.to_string()),
+                writer_detection: tx.writer_detection()?,
             };
             if *json {
                 println!(

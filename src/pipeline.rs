@@ -17,6 +17,7 @@ use crate::apply::{ApplyContext, RecordOutcome, apply_invoice_row};
 use crate::config::{Config, Sender};
 use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{DocumentType, FileKind, FileStatus, InboundFormat, OnInvalidRecord};
+use crate::intake::writers::{LeaseProbe, WriteEvents, probe_lease};
 use crate::intake::{self, Claimed, Reported};
 use crate::outbox::{self, OutboxError};
 use crate::payments::{RetryScope, apply_instruction, apply_payment, retry_unmatched};
@@ -81,6 +82,9 @@ pub struct Pass {
     pub outcomes: Vec<FileOutcome>,
     /// One line per failed file: `sender/name: error`.
     pub failures: Vec<String>,
+    /// Files put back in their inbox because they changed while they were read
+    /// (`sender/name: why`); nothing of them was applied.
+    pub put_back: Vec<String>,
     /// Files still waiting in the inboxes.
     pub scan: intake::Scan,
 }
@@ -90,13 +94,68 @@ impl Pass {
     /// the disk refuses must not keep the other senders' files waiting.
     fn take(&mut self, engine: &mut Engine, claimed: &Claimed, business_date: NaiveDate) {
         match engine.process_claimed(claimed, business_date) {
-            Ok(outcome) => self.outcomes.push(outcome),
+            Ok(Processed::Done(outcome)) => self.outcomes.push(outcome),
+            Ok(Processed::PutBack { reason }) => self
+                .put_back
+                .push(format!("{}/{}: {reason}", claimed.sender, claimed.name)),
             Err(e) => {
                 // Logged once per cause by the caller (`process` prints it; the daemon's
                 // back-off logs each new cause once), not again on every retry.
                 tracing::debug!(sender = %claimed.sender, file = %claimed.name, error = %e, "the file could not be processed; it stays in work/ and is retried");
                 self.failures
                     .push(format!("{}/{}: {e}", claimed.sender, claimed.name));
+            }
+        }
+    }
+}
+
+/// How the one-file transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    /// Committed: the file is in `archive/` or `rejected/` and its receipt is queued.
+    Done(FileOutcome),
+    /// Rolled back because the file changed while it was read (or a writer had it open): it is
+    /// back in its inbox, untouched, and is taken again once its writer is done.
+    PutBack { reason: String },
+}
+
+/// What identifies the bytes of an open file: the inode and what any write changes. `ctime`
+/// is set by the kernel on every write and cannot be set back by the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    device: u64,
+    inode: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Identity {
+    fn of(meta: &fs::Metadata) -> Identity {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Identity {
+                device: meta.dev(),
+                inode: meta.ino(),
+                size: meta.size(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
+                ctime: (meta.ctime(), meta.ctime_nsec()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let nanos = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or((0, 0), |d| (d.as_secs() as i64, d.subsec_nanos() as i64))
+            };
+            Identity {
+                device: 0,
+                inode: 0,
+                size: meta.len(),
+                mtime: nanos(meta.modified()),
+                ctime: nanos(meta.created()),
             }
         }
     }
@@ -123,6 +182,9 @@ pub struct Engine {
     /// A progress bar for one-shot runs on a terminal (`process`); `None` for the daemon and
     /// when output goes to a file or a pipe.
     pub progress: Option<indicatif::ProgressBar>,
+    /// What the daemon's inotify watcher saw written, for inboxes where the kernel cannot say
+    /// whether a writer holds a file (`None` without a watcher: one-shot `process`).
+    pub write_events: Option<WriteEvents>,
 }
 
 impl Engine {
@@ -145,6 +207,7 @@ impl Engine {
             store,
             reported: Reported::default(),
             progress: None,
+            write_events: None,
         })
     }
 
@@ -206,6 +269,7 @@ impl Engine {
             &self.workspace,
             intake::now_utc(),
             &mut self.reported,
+            self.write_events.as_ref(),
         )?;
         let ready = std::mem::take(&mut scan.ready);
         let mut pass = Pass {
@@ -240,22 +304,32 @@ impl Engine {
     }
 
     /// The one-file transaction for a claimed file, then its move and its receipt.
+    ///
+    /// The file is read through one open handle, so every pass reads the same inode, and
+    /// before the commit its identity, its hash and the absence of writers are checked again:
+    /// the bytes applied are the bytes archived, or nothing is applied (issue 17).
     pub fn process_claimed(
         &mut self,
         claimed: &Claimed,
         business_date: NaiveDate,
-    ) -> Result<FileOutcome, PipelineError> {
+    ) -> Result<Processed, PipelineError> {
         let started = std::time::Instant::now();
         let sender = self
             .config
             .sender(&claimed.sender)
             .ok_or_else(|| PipelineError::UnknownSender(claimed.sender.clone()))?
             .clone();
-        let size = fs::metadata(&claimed.path)
-            .map_err(io("cannot read", &claimed.path))?
-            .len();
-        let sha256 = hash_file(&claimed.path)?;
-        let content = FileContent(&claimed.path);
+        let file = fs::File::open(&claimed.path).map_err(io("cannot read", &claimed.path))?;
+        let identity = Identity::of(&file.metadata().map_err(io("cannot read", &claimed.path))?);
+        if probe_lease(&file) == LeaseProbe::WriterOpen {
+            return self.put_back(
+                claimed,
+                "a process still has it open for writing".to_owned(),
+            );
+        }
+        let size = identity.size;
+        let sha256 = hash_file(&file, &claimed.path)?;
+        let content = FileContent(&file);
         let ctx = Context {
             config: &self.config,
             sender: &sender,
@@ -347,6 +421,11 @@ impl Engine {
                 rejected: settled.rejected(),
                 skipped: settled.skipped,
                 diagnostics: settled.diagnostics.clone(),
+                notices: claimed
+                    .notice
+                    .iter()
+                    .map(|n| Diagnostic::file(code::NO_FINAL_LINE_BREAK, n.clone()))
+                    .collect(),
             };
             let mut receipt_name = String::new();
             for (name, content) in receipt.renderings(&sender) {
@@ -362,6 +441,10 @@ impl Engine {
                 if receipt_name.is_empty() {
                     receipt_name = name;
                 }
+            }
+            if let Some(reason) = changed_since(&file, &claimed.path, identity, &sha256)? {
+                drop(tx);
+                return self.put_back(claimed, reason);
             }
             tx.commit()?;
             break (file_id, destination, settled, receipt_name);
@@ -390,13 +473,32 @@ impl Engine {
             ms = started.elapsed().as_millis() as u64,
             "file processed"
         );
-        Ok(FileOutcome {
+        Ok(Processed::Done(FileOutcome {
             sender: sender.id.clone(),
             name: claimed.name.clone(),
             status: settled.status,
             destination,
             receipt: receipt_name,
-        })
+        }))
+    }
+
+    /// Puts a claimed file whose transaction was rolled back back in its inbox, and restarts
+    /// its quiet period. A file of the same name uploaded meanwhile is never overwritten: then
+    /// this one stays in `work/`, and the next recovery takes it.
+    fn put_back(&mut self, claimed: &Claimed, reason: String) -> Result<Processed, PipelineError> {
+        let inbox = self.workspace.inbox(&claimed.sender);
+        let target = inbox.join(&claimed.name);
+        if fs::symlink_metadata(&target).is_ok() {
+            tracing::warn!(sender = %claimed.sender, file = %claimed.name, reason = %reason, "the file changed while it was read and nothing of it was applied; a new file of the same name is in the inbox, so this one stays in work/ until the next recovery");
+            return Ok(Processed::PutBack { reason });
+        }
+        fs::rename(&claimed.path, &target).map_err(io("cannot put back", &target))?;
+        outbox::sync_dir(&inbox).map_err(io("cannot sync", &inbox))?;
+        let tx = self.store.write()?;
+        tx.forget_sighting(&claimed.sender, &claimed.name)?;
+        tx.commit()?;
+        tracing::warn!(sender = %claimed.sender, file = %claimed.name, reason = %reason, "the file changed while it was read: nothing of it was applied, and it is back in the inbox, to be taken once its writer is done");
+        Ok(Processed::PutBack { reason })
     }
 
     fn move_to_destination(
@@ -892,16 +994,75 @@ fn settle(
     Ok((settled(status, total, accepted, unchanged, all), None))
 }
 
-/// An inbound file on disk as analysis content.
-struct FileContent<'p>(&'p std::path::Path);
+/// An inbound file as analysis content: every pass reads the one open handle from the start,
+/// so all of them read the same inode whatever happens to the name meanwhile.
+struct FileContent<'f>(&'f fs::File);
 
 impl Content for FileContent<'_> {
     fn open(&self) -> std::io::Result<Box<dyn std::io::Read + '_>> {
         Ok(Box::new(std::io::BufReader::with_capacity(
             64 * 1024,
-            fs::File::open(self.0)?,
+            FromStart::new(self.0)?,
         )))
     }
+}
+
+/// A reader of a whole file through a shared handle, independent of other readers of it.
+struct FromStart<'f> {
+    file: &'f fs::File,
+    offset: u64,
+}
+
+impl<'f> FromStart<'f> {
+    fn new(file: &'f fs::File) -> std::io::Result<FromStart<'f>> {
+        #[cfg(not(unix))]
+        {
+            use std::io::Seek;
+            // Without positional reads the handle's one offset is shared; passes never
+            // overlap, so rewinding at the start of each is enough.
+            (&*file).rewind()?;
+        }
+        Ok(FromStart { file, offset: 0 })
+    }
+}
+
+impl std::io::Read for FromStart<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.offset)?;
+        #[cfg(not(unix))]
+        let n = (&*self.file).read(buf)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Why the open file is no longer the one that was read, if it is not: its identity changed
+/// (a write, a truncation), a process has it open for writing, or its bytes hash differently.
+fn changed_since(
+    file: &fs::File,
+    path: &std::path::Path,
+    before: Identity,
+    sha256: &str,
+) -> Result<Option<String>, PipelineError> {
+    let now = Identity::of(&file.metadata().map_err(io("cannot read", path))?);
+    if now != before {
+        return Ok(Some(format!(
+            "it changed while it was read (size {} -> {} bytes, or its modification time)",
+            before.size, now.size
+        )));
+    }
+    if probe_lease(file) == LeaseProbe::WriterOpen {
+        return Ok(Some(
+            "a process opened it for writing while it was read".to_owned(),
+        ));
+    }
+    if hash_file(file, path)? != sha256 {
+        return Ok(Some(
+            "its bytes changed while it was read (the SHA-256 differs)".to_owned(),
+        ));
+    }
+    Ok(None)
 }
 
 /// Opens a file for reading, unless it is over the sender's size limit.
@@ -967,10 +1128,10 @@ fn free_outbox_name(tx: &Tx<'_>, folder: &str, name: &str) -> Result<String, Sto
     unreachable!("an unbounded range always yields a free name")
 }
 
-fn hash_file(path: &std::path::Path) -> Result<String, PipelineError> {
-    let mut file = fs::File::open(path).map_err(io("cannot read", path))?;
+fn hash_file(file: &fs::File, path: &std::path::Path) -> Result<String, PipelineError> {
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(io("cannot read", path))?;
+    let mut reader = FromStart::new(file).map_err(io("cannot read", path))?;
+    std::io::copy(&mut reader, &mut hasher).map_err(io("cannot read", path))?;
     Ok(hex(&hasher.finalize()))
 }
 
@@ -988,9 +1149,10 @@ pub fn check_file(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let size = fs::metadata(path).map_err(io("cannot read", path))?.len();
-    let sha256 = hash_file(path)?;
-    let content = FileContent(path);
+    let file = fs::File::open(path).map_err(io("cannot read", path))?;
+    let size = file.metadata().map_err(io("cannot read", path))?.len();
+    let sha256 = hash_file(&file, path)?;
+    let content = FileContent(&file);
     let ctx = Context { config, sender };
     let opened = open_within_limits(&content, size, ctx, path)?;
     let mut retry = None;
@@ -1040,6 +1202,7 @@ pub fn check_file(
         rejected: settled.rejected(),
         skipped: settled.skipped,
         diagnostics: settled.diagnostics,
+        notices: Vec::new(),
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Receipt {
     pub skipped: u64,
     /// Problems in file order: file-level ones first, then by position.
     pub diagnostics: Vec<Diagnostic>,
+    /// Things the sender should know that are not problems with a record (a file taken late
+    /// because it may have been cut); listed before the problems, as `notice` rows.
+    pub notices: Vec<Diagnostic>,
 }
 
 impl Receipt {
@@ -102,9 +105,14 @@ impl Receipt {
             .map(|s| s.to_string())
             .collect(),
         ];
-        for d in &self.diagnostics {
+        let rows_of = self
+            .notices
+            .iter()
+            .map(|d| ("notice", d))
+            .chain(self.diagnostics.iter().map(|d| ("error", d)));
+        for (record_type, d) in rows_of {
             let mut row = vec![String::new(); RECEIPT_COLUMNS.len()];
-            row[0] = "error".into();
+            row[0] = record_type.into();
             row[11] = d.position.to_string();
             row[12] = neutralise(&shown(d.record_key.as_deref().unwrap_or(""), MAX_KEY_CHARS));
             row[13] = neutralise(&shown(d.field.as_deref().unwrap_or(""), MAX_KEY_CHARS));
@@ -135,8 +143,13 @@ impl Receipt {
         element("unchanged", &self.unchanged.to_string());
         element("rejected", &self.rejected.to_string());
         element("skipped", &self.skipped.to_string());
-        for d in &self.diagnostics {
-            out.push_str("  <error>\n");
+        let elements = self
+            .notices
+            .iter()
+            .map(|d| ("notice", d))
+            .chain(self.diagnostics.iter().map(|d| ("error", d)));
+        for (element_name, d) in elements {
+            out.push_str(&format!("  <{element_name}>\n"));
             for (name, value) in [
                 ("position", d.position.to_string()),
                 (
@@ -152,7 +165,7 @@ impl Receipt {
             ] {
                 out.push_str(&format!("    <{name}>{}</{name}>\n", xml_escape(&value)));
             }
-            out.push_str("  </error>\n");
+            out.push_str(&format!("  </{element_name}>\n"));
         }
         out.push_str("</receipt>\n");
         out

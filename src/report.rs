@@ -213,6 +213,9 @@ pub struct StatusReport {
     pub last_steps_date: Option<String>,
     pub daily_run_overdue: bool,
     pub last_reconciled_day: Option<String>,
+    /// Per sender: how its inbox tells a finished upload from one still being written, and
+    /// the uploads a writer holds open now (issue 17).
+    pub writer_detection: Vec<crate::store::InboxWriterDetection>,
 }
 
 /// Unmatched payments: how many and how much, per currency.
@@ -277,7 +280,42 @@ pub fn status_json(s: &StatusReport) -> Value {
             "overdue": s.daily_run_overdue,
             "last_reconciled_day": s.last_reconciled_day,
         },
+        "writer_detection": s.writer_detection.iter().map(|w| json!({
+            "sender": w.sender,
+            "method": w.method,
+            "reason": w.reason,
+            "checked_at": w.checked_at,
+            "held_open": w.held_open,
+            "held_open_since": w.held_open_since,
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// The lines of `status` about writer detection: only what needs a reader's attention (an
+/// inbox without writer detection, an upload held open), so a healthy workspace stays quiet.
+fn writer_detection_text(rows: &[crate::store::InboxWriterDetection]) -> String {
+    let mut out = String::new();
+    for w in rows {
+        if w.method == "quiet_period" {
+            out.push_str(&format!(
+                "  warning: {} runs without writer detection ({}): files are taken after the quiet period alone, and a file without a final line break waits until stale_after\n",
+                w.sender,
+                w.reason.as_deref().unwrap_or("no reason recorded")
+            ));
+        }
+        if w.held_open > 0 {
+            out.push_str(&format!(
+                "  {}: {} upload(s) held open for writing, the oldest since {} UTC; taken when the writer closes them\n",
+                w.sender,
+                w.held_open,
+                w.held_open_since
+                    .as_deref()
+                    .map_or("-", |t| t.get(..19).unwrap_or(t))
+                    .replace('T', " ")
+            ));
+        }
+    }
+    out
 }
 
 /// `status` for people.
@@ -315,6 +353,7 @@ pub fn status_text(s: &StatusReport) -> String {
             "  {sender:<16}{inbox:>8}{work:>9}{rejected:>10}{today:>7}{rejected_today:>16}  {last}\n"
         ));
     }
+    out.push_str(&writer_detection_text(&s.writer_detection));
     out.push_str("\nfiles\n");
     for (sender, status, n) in &s.files {
         out.push_str(&format!("  {sender:<16}{status:<17}{n:>6}\n"));

@@ -52,6 +52,22 @@ pub struct Sighting {
     pub mtime_ns: i64,
     pub first_seen: String,
     pub stable_since: String,
+    /// When a writer was first found holding the file open, while it still does.
+    pub writer_open_since: Option<String>,
+}
+
+/// How a sender's inbox detects writers, as the last scan found it (for `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxWriterDetection {
+    pub sender: String,
+    /// `lease`, `inotify` or `quiet_period`.
+    pub method: String,
+    /// Why no stronger method was available.
+    pub reason: Option<String>,
+    pub checked_at: String,
+    /// Files of the inbox a writer holds open now, and since when the longest-held one.
+    pub held_open: u64,
+    pub held_open_since: Option<String>,
 }
 
 impl Tx<'_> {
@@ -176,8 +192,8 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT size, mtime_ns, first_seen, stable_since FROM inbox_sightings
-                 WHERE sender = ?1 AND name = ?2",
+                "SELECT size, mtime_ns, first_seen, stable_since, writer_open_since
+                 FROM inbox_sightings WHERE sender = ?1 AND name = ?2",
             )?
             .query_row((sender, name), |r| {
                 Ok(Sighting {
@@ -185,28 +201,84 @@ impl Tx<'_> {
                     mtime_ns: r.get(1)?,
                     first_seen: r.get(2)?,
                     stable_since: r.get(3)?,
+                    writer_open_since: r.get(4)?,
                 })
             })
             .optional()?)
     }
 
     pub fn put_sighting(&self, sender: &str, name: &str, s: &Sighting) -> Result<(), StoreError> {
-        self.tx.prepare_cached(
-            "INSERT INTO inbox_sightings (sender, name, size, mtime_ns, first_seen, stable_since)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        self.tx
+            .prepare_cached(
+                "INSERT INTO inbox_sightings
+                 (sender, name, size, mtime_ns, first_seen, stable_since, writer_open_since)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (sender, name) DO UPDATE SET size = excluded.size,
-                 mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since",
-        )?.execute(
-            rusqlite::params![
+                 mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since,
+                 writer_open_since = excluded.writer_open_since",
+            )?
+            .execute(rusqlite::params![
                 sender,
                 name,
                 s.size as i64,
                 s.mtime_ns,
                 s.first_seen,
-                s.stable_since
-            ],
-        )?;
+                s.stable_since,
+                s.writer_open_since
+            ])?;
         Ok(())
+    }
+
+    /// Forgets one sighting, so the file's quiet period starts again when it is next seen (a
+    /// file put back in the inbox because it changed while it was read).
+    pub fn forget_sighting(&self, sender: &str, name: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached("DELETE FROM inbox_sightings WHERE sender = ?1 AND name = ?2")?
+            .execute((sender, name))?;
+        Ok(())
+    }
+
+    /// Records how a sender's inbox detects writers.
+    pub fn put_writer_detection(
+        &self,
+        sender: &str,
+        method: &str,
+        reason: Option<&str>,
+        checked_at: &str,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO inbox_writer_detection (sender, method, reason, checked_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (sender) DO UPDATE SET method = excluded.method,
+                     reason = excluded.reason, checked_at = excluded.checked_at",
+            )?
+            .execute((sender, method, reason, checked_at))?;
+        Ok(())
+    }
+
+    /// How each sender's inbox detects writers, with the files held open now; senders whose
+    /// inbox was never looked at are absent.
+    pub fn writer_detection(&self) -> Result<Vec<InboxWriterDetection>, StoreError> {
+        let mut stmt = self.tx.prepare(
+            "SELECT d.sender, d.method, d.reason, d.checked_at,
+                    (SELECT count(*) FROM inbox_sightings s
+                      WHERE s.sender = d.sender AND s.writer_open_since IS NOT NULL),
+                    (SELECT min(s.writer_open_since) FROM inbox_sightings s
+                      WHERE s.sender = d.sender AND s.writer_open_since IS NOT NULL)
+             FROM inbox_writer_detection d ORDER BY d.sender",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(InboxWriterDetection {
+                sender: r.get(0)?,
+                method: r.get(1)?,
+                reason: r.get(2)?,
+                checked_at: r.get(3)?,
+                held_open: r.get::<_, i64>(4)? as u64,
+                held_open_since: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Forgets sightings of a sender's files that are no longer in its inbox.

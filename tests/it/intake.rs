@@ -1,10 +1,9 @@
 //! Intake and the one-file transaction at the boundary: what an operator sees in the folders.
 
 use std::io::Write;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Workspace, receipt_rows};
+use crate::support::{Daemon, Workspace, receipt_rows, wait_for};
 
 const HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount";
 
@@ -199,55 +198,6 @@ fn a_bank_file_without_its_end_record_waits_then_is_rejected_as_incomplete() {
         rows[1]["message"]
     );
     assert_eq!(ws.names_under("rejected"), ["bank/ocr.txt"]);
-}
-
-/// A running daemon, stopped with SIGTERM when dropped.
-struct Daemon(Child);
-
-impl Daemon {
-    fn start(ws: &Workspace) -> Daemon {
-        let child = ws
-            .command()
-            .arg("run")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lock = ws.var().join("kravflyt.lock");
-        wait_for(|| {
-            std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
-        });
-        Daemon(child)
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.0.id().to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        let status = self.0.wait().unwrap();
-        std::mem::forget(self);
-        status
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_for(mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

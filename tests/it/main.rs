@@ -19,3 +19,4 @@ mod schemas;
 mod support;
 mod tenants;
 mod tidy;
+mod uploads;

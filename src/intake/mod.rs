@@ -2,11 +2,14 @@
 //!
 //! A file is ready when it is a regular file (never a link, FIFO or folder), does not match the
 //! sender's ignore patterns, has kept its size and mtime for the quiet period *measured from when
-//! kravflyt first saw them* (copies may keep an old mtime), and is complete by its format's own
-//! marker where it has one. Sightings are kept in the database so the clocks survive restarts
-//! and one-shot `process` runs.
+//! kravflyt first saw them* (copies may keep an old mtime), no process has it open for writing
+//! (asked of the kernel, see [`writers`]), and it is complete by its format's own marker where it
+//! has one. Sightings are kept in the database so the clocks survive restarts and one-shot
+//! `process` runs.
 
-use std::collections::HashSet;
+pub mod writers;
+
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -18,9 +21,14 @@ use crate::config::{Config, Sender};
 use crate::detect::{Completeness, completeness};
 use crate::store::{Sighting, Store, StoreError};
 use crate::workspace::Workspace;
+use writers::{Method, WriteEvents};
 
 /// Bytes read from each end of a file to check its completeness marker.
 const MARKER_PROBE_BYTES: u64 = 8192;
+
+/// How soon a file a writer holds open is looked at again. Cheap (one `fcntl`), and the
+/// daemon is woken sooner by the writer's close event where inotify works.
+const WRITER_RECHECK: Duration = Duration::from_secs(1);
 
 /// An inbox file ready to be claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +39,9 @@ pub struct ReadyFile {
     /// Set when the file stayed incomplete past `stale_after`: it is claimed to be rejected as
     /// `incomplete_file`, with this reason.
     pub stale_reason: Option<&'static str>,
+    /// A sentence for the receipt about how the file was taken (a file held back because it
+    /// may have been cut, see [`readiness`]).
+    pub notice: Option<String>,
     /// When intake first saw the file: files are processed in the order they arrived.
     pub first_seen: DateTime<Utc>,
 }
@@ -41,6 +52,8 @@ pub struct Scan {
     pub ready: Vec<ReadyFile>,
     /// Files seen but not ready yet.
     pub waiting: usize,
+    /// Of those, files another process holds open for writing.
+    pub held_open: usize,
     /// The earliest moment a waiting file may become ready (quiet period or stale deadline).
     pub next_change: Option<DateTime<Utc>>,
 }
@@ -52,12 +65,18 @@ pub struct Claimed {
     pub name: String,
     pub path: PathBuf,
     pub stale_reason: Option<&'static str>,
+    pub notice: Option<String>,
 }
 
-/// Remembers entries already reported as unreadable (links, FIFOs, folders), so the log says
-/// it once per entry instead of once per scan.
+/// Remembers what the log already said — entries that are unreadable (links, FIFOs, folders),
+/// uploads held open past `stale_after`, each inbox's way of detecting writers — so it says
+/// each once instead of once per scan.
 #[derive(Debug, Default)]
-pub struct Reported(HashSet<PathBuf>);
+pub struct Reported {
+    entries: HashSet<PathBuf>,
+    held_open: HashSet<PathBuf>,
+    detection: BTreeMap<String, (Method, Option<&'static str>)>,
+}
 
 /// Scans every sender's inbox at `now`.
 pub fn scan(
@@ -66,15 +85,19 @@ pub fn scan(
     workspace: &Workspace,
     now: DateTime<Utc>,
     reported: &mut Reported,
+    events: Option<&WriteEvents>,
 ) -> Result<Scan, StoreError> {
     let mut result = Scan::default();
     let tx = store.write()?;
+    let now_text = now.to_rfc3339();
     for sender in &config.senders {
+        // The weakest writer detection any file of this inbox got in this scan.
+        let mut weakest: Option<(Method, Option<&'static str>)> = None;
         let inbox = workspace.inbox(&sender.id);
         let entries = match fs::read_dir(&inbox) {
             Ok(entries) => entries,
             Err(e) => {
-                if reported.0.insert(inbox.clone()) {
+                if reported.entries.insert(inbox.clone()) {
                     tracing::error!(inbox = %inbox.display(), error = %e, "cannot read the inbox");
                 }
                 continue;
@@ -92,7 +115,7 @@ pub fn scan(
                 continue;
             };
             if !meta.file_type().is_file() {
-                if reported.0.insert(path.clone()) {
+                if reported.entries.insert(path.clone()) {
                     tracing::warn!(sender = %sender.id, file = %name, "not a regular file (link, folder or device); it is left where it is and never read");
                 }
                 continue;
@@ -101,13 +124,13 @@ pub fn scan(
             // the sender's folder): as untrusted as a symbolic link, so never read either.
             #[cfg(unix)]
             if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
-                if reported.0.insert(path.clone()) {
+                if reported.entries.insert(path.clone()) {
                     tracing::warn!(sender = %sender.id, file = %name, "a hard link (the file has other names too); it is left where it is and never read: upload a plain copy");
                 }
                 continue;
             }
             if entry.file_name().to_str().is_none() {
-                if reported.0.insert(path.clone()) {
+                if reported.entries.insert(path.clone()) {
                     tracing::warn!(sender = %sender.id, file = %name, "the file name is not valid UTF-8; rename it");
                 }
                 continue;
@@ -119,35 +142,78 @@ pub fn scan(
                 .ok()
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_nanos() as i64);
-            let now_text = now.to_rfc3339();
-            let sighting = match tx.sighting(&sender.id, &name)? {
+            let mut sighting = match tx.sighting(&sender.id, &name)? {
                 Some(s) if s.size == size && s.mtime_ns == mtime_ns => s,
                 seen_before => {
                     let changed = Sighting {
                         size,
                         mtime_ns,
                         first_seen: seen_before.map_or_else(|| now_text.clone(), |s| s.first_seen),
-                        stable_since: now_text,
+                        stable_since: now_text.clone(),
+                        writer_open_since: None,
                     };
                     tx.put_sighting(&sender.id, &name, &changed)?;
                     changed
                 }
             };
-            match readiness(sender, &path, &sighting, now) {
-                Readiness::Ready(stale_reason) => result.ready.push(ReadyFile {
+            let quiet_until = parse_time(&sighting.stable_since, now)
+                + chrono_duration(sender.intake.quiet_period);
+            if now < quiet_until {
+                result.waiting += 1;
+                result.next_change = earliest(result.next_change, quiet_until);
+                continue;
+            }
+            // Quiet: now ask whether a writer still holds it (a stalled upload is quiet too).
+            let verdict = writers::check(&path, sender.intake.writer_detection, events);
+            let rank = (verdict.method, verdict.fallback_reason);
+            weakest = Some(weakest.map_or(rank, |w| w.min(rank)));
+            if verdict.writer_open {
+                let since = match &sighting.writer_open_since {
+                    Some(since) => parse_time(since, now),
+                    None => {
+                        sighting.writer_open_since = Some(now_text.clone());
+                        tx.put_sighting(&sender.id, &name, &sighting)?;
+                        now
+                    }
+                };
+                if now - since >= chrono_duration(sender.intake.stale_after)
+                    && reported.held_open.insert(path.clone())
+                {
+                    tracing::warn!(sender = %sender.id, file = %name, open_since = %since.to_rfc3339(), "an upload has been held open for writing longer than stale_after; kravflyt keeps waiting for the writer to close it (if the uploading program hangs, end its session)");
+                }
+                result.waiting += 1;
+                result.held_open += 1;
+                result.next_change =
+                    earliest(result.next_change, now + chrono_duration(WRITER_RECHECK));
+                continue;
+            }
+            if sighting.writer_open_since.is_some() {
+                sighting.writer_open_since = None;
+                tx.put_sighting(&sender.id, &name, &sighting)?;
+                reported.held_open.remove(&path);
+            }
+            match readiness(sender, &path, &sighting, now, verdict) {
+                Readiness::Ready {
+                    stale_reason,
+                    notice,
+                } => result.ready.push(ReadyFile {
                     sender: sender.id.clone(),
                     name,
                     path,
                     stale_reason,
+                    notice,
                     first_seen: parse_time(&sighting.first_seen, now),
                 }),
                 Readiness::WaitUntil(at) => {
                     result.waiting += 1;
-                    result.next_change = Some(result.next_change.map_or(at, |n| n.min(at)));
+                    result.next_change = earliest(result.next_change, at);
                 }
             }
         }
         tx.forget_sightings_except(&sender.id, &present)?;
+        if let Some((method, reason)) = weakest {
+            note_detection(&tx, reported, &sender.id, method, reason, &now_text)?;
+        }
     }
     tx.commit()?;
     // Arrival order, then name: exports named by date are applied in date order when they
@@ -159,28 +225,106 @@ pub fn scan(
 }
 
 enum Readiness {
-    Ready(Option<&'static str>),
+    Ready {
+        stale_reason: Option<&'static str>,
+        notice: Option<String>,
+    },
     WaitUntil(DateTime<Utc>),
+}
+
+fn earliest(current: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(current.map_or(at, |n| n.min(at)))
 }
 
 fn parse_time(text: &str, fallback: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).map_or(fallback, |t| t.with_timezone(&Utc))
 }
 
-fn readiness(sender: &Sender, path: &Path, sighting: &Sighting, now: DateTime<Utc>) -> Readiness {
-    let rules = &sender.intake;
-    let stable_since = parse_time(&sighting.stable_since, now);
-    let quiet_until = stable_since + chrono_duration(rules.quiet_period);
-    if now < quiet_until {
-        return Readiness::WaitUntil(quiet_until);
+/// Records (and logs, when it changed) how a sender's inbox detects writers.
+fn note_detection(
+    tx: &crate::store::Tx<'_>,
+    reported: &mut Reported,
+    sender: &str,
+    method: Method,
+    reason: Option<&'static str>,
+    now: &str,
+) -> Result<(), StoreError> {
+    if reported.detection.get(sender) == Some(&(method, reason)) {
+        return Ok(());
     }
-    match probe_completeness(path) {
-        Completeness::Complete | Completeness::NoMarker => Readiness::Ready(None),
+    reported
+        .detection
+        .insert(sender.to_owned(), (method, reason));
+    tx.put_writer_detection(sender, method.as_str(), reason, now)?;
+    match method {
+        Method::Lease => {
+            tracing::info!(sender, "the inbox detects writers by kernel lease")
+        }
+        Method::Inotify => {
+            tracing::info!(
+                sender,
+                reason = reason.unwrap_or(""),
+                "the inbox detects writers by the daemon's inotify events only"
+            )
+        }
+        Method::QuietPeriod => tracing::warn!(
+            sender,
+            reason = reason.unwrap_or(""),
+            "the inbox runs without writer detection: files are taken after the quiet period alone, and a file without a final line break waits until stale_after (README: Receiving files over SFTP)"
+        ),
+    }
+    Ok(())
+}
+
+/// Whether a quiet file no writer holds is ready: complete by its format's marker, or, where
+/// nothing could tell whether a writer still had it, not visibly cut.
+fn readiness(
+    sender: &Sender,
+    path: &Path,
+    sighting: &Sighting,
+    now: DateTime<Utc>,
+    verdict: writers::Verdict,
+) -> Readiness {
+    let rules = &sender.intake;
+    let first_seen = parse_time(&sighting.first_seen, now);
+    let stale_at = first_seen + chrono_duration(rules.stale_after);
+    let probe = probe_completeness(path);
+    match probe.completeness {
+        Completeness::Complete => Readiness::Ready {
+            stale_reason: None,
+            notice: None,
+        },
+        // Without writer detection a CSV cut mid-line looks finished to the clock; one that
+        // ends without a line break waits until stale_after, which an upload that is merely
+        // slow has long finished by, and its receipt says why it was late.
+        Completeness::NoMarker
+            if verdict.method == Method::QuietPeriod
+                && sighting.size > 0
+                && !probe.ends_with_line_break =>
+        {
+            if now < stale_at {
+                Readiness::WaitUntil(stale_at)
+            } else {
+                Readiness::Ready {
+                    stale_reason: None,
+                    notice: Some(format!(
+                        "the last line has no line break and this inbox cannot see whether an upload is still being written ({}), so the file was taken only {} after it was first seen; check that its last record is whole, and end files with a line break to have them taken after the quiet period",
+                        verdict.fallback_reason.unwrap_or("no writer detection"),
+                        humantime::format_duration(rules.stale_after)
+                    )),
+                }
+            }
+        }
+        Completeness::NoMarker => Readiness::Ready {
+            stale_reason: None,
+            notice: None,
+        },
         Completeness::Incomplete(reason) => {
-            let first_seen = parse_time(&sighting.first_seen, now);
-            let stale_at = first_seen + chrono_duration(rules.stale_after);
             if now >= stale_at {
-                Readiness::Ready(Some(reason))
+                Readiness::Ready {
+                    stale_reason: Some(reason),
+                    notice: None,
+                }
             } else {
                 Readiness::WaitUntil(stale_at)
             }
@@ -192,8 +336,15 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
+/// What the ends of a file say about whether it is whole.
+struct Probe {
+    completeness: Completeness,
+    /// The last byte (before any DOS end-of-file mark) is a line break.
+    ends_with_line_break: bool,
+}
+
 /// Reads the first and last bytes of a file and checks its format's end marker.
-fn probe_completeness(path: &Path) -> Completeness {
+fn probe_completeness(path: &Path) -> Probe {
     let probe = || -> std::io::Result<(Vec<u8>, Vec<u8>)> {
         let mut file = fs::File::open(path)?;
         let len = file.metadata()?.len();
@@ -210,9 +361,18 @@ fn probe_completeness(path: &Path) -> Completeness {
         Ok((head, tail))
     };
     match probe() {
-        Ok((head, tail)) => completeness(&head, &tail),
+        Ok((head, tail)) => {
+            let end = tail.strip_suffix(b"\x1a").unwrap_or(&tail);
+            Probe {
+                completeness: completeness(&head, &tail),
+                ends_with_line_break: matches!(end.last(), Some(b'\n' | b'\r')),
+            }
+        }
         // Unreadable now (permissions, vanished): treat as markerless; processing will say.
-        Err(_) => Completeness::NoMarker,
+        Err(_) => Probe {
+            completeness: Completeness::NoMarker,
+            ends_with_line_break: true,
+        },
     }
 }
 
@@ -238,6 +398,7 @@ pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option
         name: ready.name.clone(),
         path: target,
         stale_reason: ready.stale_reason,
+        notice: ready.notice.clone(),
     }))
 }
 
@@ -260,6 +421,7 @@ pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
                 path: workspace.work(&sender.id).join(&name),
                 name,
                 stale_reason: None,
+                notice: None,
             });
         }
     }
