@@ -430,10 +430,7 @@ mod tests {
     use super::*;
 
     fn public(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../shared/testdata/public/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/public/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(path).unwrap()
     }
 

@@ -631,7 +631,7 @@ mod tests {
     fn sample() -> Vec<u8> {
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/public/bgmax-bankgirot-example.txt"
+            "/tests/data/public/bgmax-bankgirot-example.txt"
         ))
         .unwrap()
     }

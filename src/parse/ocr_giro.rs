@@ -1500,7 +1500,7 @@ mod tests {
     fn sample() -> Vec<u8> {
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/public/ocr-giro-nets-manual-sample.txt"
+            "/tests/data/public/ocr-giro-nets-manual-sample.txt"
         ))
         .unwrap()
     }

@@ -313,10 +313,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn public(name: &str) -> String {
-        let path = format!(
-            "{}/../shared/testdata/public/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/data/public/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(path).unwrap()
     }
 

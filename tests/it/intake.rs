@@ -177,7 +177,7 @@ fn a_bank_file_without_its_end_record_waits_then_is_rejected_as_incomplete() {
         text.replacen("stale_after = \"1h\"", "stale_after = \"2s\"", 1)
     });
     let public = std::fs::read_to_string(
-        crate::support::repo().join("../shared/testdata/public/ocr-giro-nets-manual-sample.txt"),
+        crate::support::public_data().join("ocr-giro-nets-manual-sample.txt"),
     )
     .unwrap();
     let cut: String = public.lines().take(4).map(|l| format!("{l}\n")).collect();

@@ -16,6 +16,7 @@ mod rematch;
 mod reference_vectors;
 mod scenarios;
 mod schemas;
+mod self_contained;
 mod support;
 mod tenants;
 mod tidy;

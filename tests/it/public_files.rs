@@ -1,20 +1,16 @@
-//! `kravflyt check` on every public file in `../shared/testdata/public/`: files no one here
-//! wrote, read as the sender that would deliver them (the figures inside each file are checked
-//! by the parsers' own tests).
+//! `kravflyt check` on every public file in `tests/data/public/`: files no one here wrote, read
+//! as the sender that would deliver them (the figures inside each file are checked by the
+//! parsers' own tests; where the files come from is in that folder's `README.md`).
 
 use std::fmt::Write as _;
 
-use crate::support::{Workspace, receipt_rows, repo};
+use crate::support::{Workspace, public_data, public_file_names, receipt_rows};
 
 #[test]
 fn every_public_file_gets_a_receipt_from_check() {
     let ws = Workspace::new();
-    let folder = repo().join("../shared/testdata/public");
-    let mut names: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
+    let folder = public_data();
+    let names = public_file_names(&folder);
     assert!(names.len() >= 7, "{names:?}");
     let mut out = String::new();
     for name in &names {
@@ -43,7 +39,7 @@ fn every_public_file_gets_a_receipt_from_check() {
 #[test]
 fn the_nets_sample_holds_twenty_payments_and_the_bankgirot_sample_seven() {
     let ws = Workspace::new();
-    let folder = repo().join("../shared/testdata/public");
+    let folder = public_data();
     for (name, records) in [
         ("ocr-giro-nets-manual-sample.txt", "20"),
         ("bgmax-bankgirot-example.txt", "7"),

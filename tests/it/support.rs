@@ -14,6 +14,23 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The public sample files no one here wrote, kept in the repository: `tests/data/public/`.
+pub fn public_data() -> PathBuf {
+    repo().join("tests/data/public")
+}
+
+/// The names of the sample files in a copy of `tests/data/public/`, sorted; its `README.md`
+/// (where the files come from) is not one of them.
+pub fn public_file_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "README.md")
+        .collect();
+    names.sort();
+    names
+}
+
 /// A temporary workspace: the shipped configuration (optionally edited) and an empty `var/`.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
