@@ -1210,6 +1210,80 @@ pub fn check_file(
 mod tests {
     use super::*;
 
+    /// A claimed file and what was read of it: its open handle, identity and hash.
+    fn read_file(dir: &std::path::Path, content: &[u8]) -> (PathBuf, fs::File, Identity, String) {
+        let path = dir.join("claimed.csv");
+        fs::write(&path, content).unwrap();
+        let file = fs::File::open(&path).unwrap();
+        let identity = Identity::of(&file.metadata().unwrap());
+        let sha256 = hash_file(&file, &path).unwrap();
+        (path, file, identity, sha256)
+    }
+
+    #[test]
+    fn a_file_nobody_touched_is_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, file, identity, sha256) = read_file(dir.path(), b"a;b\n1;2\n");
+        assert_eq!(
+            changed_since(&file, &path, identity, &sha256).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn an_append_after_reading_is_a_change() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let (path, file, identity, sha256) = read_file(dir.path(), b"a;b\n1;2\n");
+        let mut writer = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        writer.write_all(b"3;4\n").unwrap();
+        drop(writer);
+        let why = changed_since(&file, &path, identity, &sha256).unwrap();
+        assert!(why.is_some_and(|w| w.contains("changed while it was read")));
+    }
+
+    #[test]
+    fn a_same_size_overwrite_is_a_change_even_with_the_old_mtime_put_back() {
+        use std::io::{Seek, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let (path, file, identity, sha256) = read_file(dir.path(), b"a;b\n1;2\n");
+        let mtime = fs::metadata(&path).unwrap().modified().unwrap();
+        let mut writer = fs::OpenOptions::new().write(true).open(&path).unwrap();
+        writer.seek(std::io::SeekFrom::Start(4)).unwrap();
+        writer.write_all(b"9").unwrap();
+        writer.set_modified(mtime).unwrap();
+        drop(writer);
+        // The change time cannot be set back, and the hash differs anyway.
+        assert!(
+            changed_since(&file, &path, identity, &sha256)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_writer_that_opened_the_file_while_it_was_read_is_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, file, identity, sha256) = read_file(dir.path(), b"a;b\n1;2\n");
+        let _writer = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let why = changed_since(&file, &path, identity, &sha256).unwrap();
+        assert!(why.is_some_and(|w| w.contains("opened it for writing")));
+    }
+
+    #[test]
+    fn every_pass_reads_the_whole_file_through_the_one_handle() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let (_, file, _, _) = read_file(dir.path(), b"first pass, second pass");
+        let content = FileContent(&file);
+        for _ in 0..2 {
+            let mut text = String::new();
+            content.open().unwrap().read_to_string(&mut text).unwrap();
+            assert_eq!(text, "first pass, second pass");
+        }
+    }
+
     #[test]
     fn a_receipt_lists_at_most_the_cap_and_says_how_many_more() {
         let mut problems = Problems::default();

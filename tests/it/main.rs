@@ -17,6 +17,7 @@ mod reference_vectors;
 mod scenarios;
 mod schemas;
 mod self_contained;
+mod sftp;
 mod support;
 mod tenants;
 mod tidy;

@@ -39,6 +39,11 @@ use crate::support::{BIN, public_file_names, receipt_rows, repo};
 /// pieces so this file does not name it.
 const OLD_FOLDER: [&str; 2] = [concat!("shared", "/testdata"), concat!("..", "/shared")];
 
+/// Folders of the operating system a test may name: programs (`/usr/sbin/sshd`) and runtime
+/// folders (`/run/sshd`), installed by the machine's packages (`scripts/ci-setup.sh`), never
+/// test data.
+const SYSTEM_FOLDERS: [&str; 3] = ["/usr", "/run", "/proc"];
+
 /// A string literal of a Rust source: where it starts, its text as written (escapes not
 /// undone), and the code just before and after it.
 struct Literal {
@@ -198,6 +203,11 @@ fn leaves_repository(root: &Path, file: &str, literal: &Literal) -> Option<Strin
     // Not anchored at the repository: only a path that is there to be read counts, and not
     // `/`, `/tmp` or `/data` alone: a top-level folder names nothing a test could depend on.
     if Path::new(fixed).is_absolute() && resolved.components().count() < 3 {
+        return None;
+    }
+    // The operating system's programs and runtime folders are not test data: the SFTP test
+    // runs `/usr/sbin/sshd`, which `scripts/ci-setup.sh` installs from the Debian packages.
+    if SYSTEM_FOLDERS.iter().any(|f| resolved.starts_with(f)) {
         return None;
     }
     resolved.exists().then(|| {

@@ -45,13 +45,18 @@ impl Workspace {
 
     /// The shipped configuration with no quiet period, edited by `edit`.
     pub fn with_config(edit: impl FnOnce(String) -> String) -> Workspace {
+        Workspace::with_config_in(&std::env::temp_dir(), edit)
+    }
+
+    /// As [`Workspace::with_config`], in a new folder under `parent`.
+    pub fn with_config_in(parent: &Path, edit: impl FnOnce(String) -> String) -> Workspace {
         let shipped = std::fs::read_to_string(repo().join("config/kravflyt.toml")).unwrap();
         let quiet = shipped.replacen("quiet_period = \"5s\"", "quiet_period = \"0s\"", 1);
         assert_ne!(
             quiet, shipped,
             "the shipped config sets quiet_period = \"5s\""
         );
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir_in(parent).unwrap();
         let config = dir.path().join("kravflyt.toml");
         std::fs::write(&config, edit(quiet)).unwrap();
         std::fs::copy(
