@@ -511,12 +511,20 @@ impl Engine {
         crate::faults::check(to).map_err(io("cannot move the file to", to))?;
         // An upload keeps the mode the sender's SFTP session gave it; the archived copy holds
         // personal data and is for the agency only (set before the move, so a crash between
-        // the two leaves no readable copy in archive/).
+        // the two leaves no readable copy in archive/). Only the file's owner may change its
+        // mode, and an upload may belong to the sender's SFTP account: then the folders keep it
+        // private (`archive/` is the agency's alone, created under the unit's umask), and the
+        // mode stays as the upload left it.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(from, fs::Permissions::from_mode(0o640))
-                .map_err(io("cannot restrict the permissions of", from))?;
+            match fs::set_permissions(from, fs::Permissions::from_mode(0o640)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    tracing::debug!(file = %from.display(), "the file belongs to another account; its mode is left as it is")
+                }
+                Err(e) => return Err(io("cannot restrict the permissions of", from)(e)),
+            }
         }
         fs::rename(from, to).map_err(io("cannot move the file to", to))?;
         outbox::sync_dir(dir).map_err(io("cannot sync", dir))?;

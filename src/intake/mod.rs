@@ -167,6 +167,15 @@ pub fn scan(
             let verdict = writers::check(&path, sender.intake.writer_detection, events);
             let rank = (verdict.method, verdict.fallback_reason);
             weakest = Some(weakest.map_or(rank, |w| w.min(rank)));
+            if verdict.events_pending {
+                // Changed a moment ago and its inotify events are still on their way.
+                result.waiting += 1;
+                result.next_change = earliest(
+                    result.next_change,
+                    now + chrono::Duration::milliseconds(200),
+                );
+                continue;
+            }
             if verdict.writer_open {
                 let since = match &sighting.writer_open_since {
                     Some(since) => parse_time(since, now),

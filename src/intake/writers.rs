@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use crate::config::WriterDetection;
 
@@ -59,6 +60,9 @@ pub struct Verdict {
     pub writer_open: bool,
     /// Why a stronger method was not available, for the log and `status`.
     pub fallback_reason: Option<&'static str>,
+    /// The file changed since the watcher started, but its events have not been seen yet:
+    /// look again in a moment rather than judge it by the clock.
+    pub events_pending: bool,
 }
 
 /// What a lease probe found.
@@ -121,92 +125,152 @@ fn ignore_lease_break_signal() {
 /// then judged by the weaker methods) rather than grow without end.
 const MAX_TRACKED_FILES: usize = 100_000;
 
+/// How long after a file's last change its events may still be on their way from the kernel
+/// to the watcher's thread (they normally take microseconds). A file that changed this
+/// recently and has no events yet waits; after it, a file without events (an overflowed event
+/// queue) is judged by the quiet period.
+const EVENT_GRACE: Duration = Duration::from_secs(2);
+
 /// What the daemon's inotify watcher saw being written, per path: `true` while writes were
-/// seen and no close-after-write yet, `false` once the writer closed the file. Shared between
-/// the watcher's thread and intake.
-#[derive(Debug, Clone, Default)]
-pub struct WriteEvents(Arc<Mutex<HashMap<PathBuf, bool>>>);
+/// seen and no close-after-write yet, `false` once the writer closed the file (or it was
+/// renamed into the inbox whole). Shared between the watcher's thread and intake.
+#[derive(Debug, Clone)]
+pub struct WriteEvents {
+    paths: Arc<Mutex<HashMap<PathBuf, bool>>>,
+    /// When the watcher started: files changed before it have no events to wait for.
+    started: SystemTime,
+}
+
+impl Default for WriteEvents {
+    fn default() -> Self {
+        WriteEvents {
+            paths: Arc::default(),
+            started: SystemTime::now(),
+        }
+    }
+}
+
+/// What the watcher knows of one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Written, and not closed since.
+    Writing,
+    /// Closed after its last write, or renamed in.
+    Closed,
+    /// Changed while the watcher ran, but no event of it has arrived yet.
+    Pending,
+    /// Nothing: it changed before the watcher started, or its events were lost.
+    Nothing,
+}
 
 impl WriteEvents {
     /// Records one event from the watcher.
     pub fn observe(&self, event: &notify::Event) {
         use notify::EventKind;
-        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind};
-        let writing = match event.kind {
-            EventKind::Create(CreateKind::File | CreateKind::Any)
-            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => Some(true),
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => Some(false),
-            // A file renamed in or away, or removed: what was seen under this name no longer
-            // describes the file that has it.
-            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_)) => None,
-            _ => return,
-        };
-        let Ok(mut paths) = self.0.lock() else {
+        use notify::event::{AccessKind, AccessMode, CreateKind, ModifyKind, RenameMode};
+        let Ok(mut paths) = self.paths.lock() else {
             return;
         };
         if paths.len() >= MAX_TRACKED_FILES {
             paths.clear();
         }
-        for path in &event.paths {
-            match writing {
-                Some(state) => {
-                    paths.insert(path.clone(), state);
-                }
-                None => {
-                    paths.remove(path);
+        let mut set = |path: &PathBuf, state: Option<bool>| match state {
+            Some(writing) => {
+                paths.insert(path.clone(), writing);
+            }
+            None => {
+                paths.remove(path);
+            }
+        };
+        match event.kind {
+            EventKind::Create(CreateKind::File | CreateKind::Any)
+            | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
+                event.paths.iter().for_each(|p| set(p, Some(true)))
+            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                event.paths.iter().for_each(|p| set(p, Some(false)))
+            }
+            // Renamed in: uploads through a temporary name are renamed once written. What was
+            // seen under the old name no longer has that name.
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)) => {
+                event.paths.iter().for_each(|p| set(p, Some(false)))
+            }
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = event.paths.as_slice() {
+                    set(from, None);
+                    set(to, Some(false));
                 }
             }
+            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_)) => {
+                event.paths.iter().for_each(|p| set(p, None))
+            }
+            _ => {}
         }
     }
 
-    /// `Some(true)` when a writer has the file open, `Some(false)` when the last writer closed
-    /// it, `None` when the watcher saw nothing of it.
-    pub fn writer_open(&self, path: &Path) -> Option<bool> {
-        self.0.lock().ok()?.get(path).copied()
+    /// What the watcher saw of the file at `path`, whose inode last changed at `changed_at`
+    /// (its ctime: every write and rename sets it, and no writer can set it back).
+    pub fn seen(&self, path: &Path, changed_at: SystemTime) -> Seen {
+        match self.paths.lock().ok().and_then(|p| p.get(path).copied()) {
+            Some(true) => Seen::Writing,
+            Some(false) => Seen::Closed,
+            None if changed_at >= self.started && SystemTime::now() < changed_at + EVENT_GRACE => {
+                Seen::Pending
+            }
+            None => Seen::Nothing,
+        }
     }
+}
+
+/// When the file's inode last changed (ctime), or its modification time where there is none.
+fn changed_at(meta: &std::fs::Metadata) -> SystemTime {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (secs, nanos) = (meta.ctime(), meta.ctime_nsec());
+        if let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) {
+            return SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+        }
+    }
+    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// Whether a writer has the inbox file at `path` open, by the strongest method available.
 pub fn check(path: &Path, detection: WriterDetection, events: Option<&WriteEvents>) -> Verdict {
+    let verdict = |method, writer_open, fallback_reason| Verdict {
+        method,
+        writer_open,
+        fallback_reason,
+        events_pending: false,
+    };
     if detection == WriterDetection::QuietPeriod {
-        return Verdict {
-            method: Method::QuietPeriod,
-            writer_open: false,
-            fallback_reason: Some("writer_detection = \"quiet_period\" in the configuration"),
-        };
+        return verdict(
+            Method::QuietPeriod,
+            false,
+            Some("writer_detection = \"quiet_period\" in the configuration"),
+        );
     }
-    let lease = match File::open(path) {
-        Ok(file) => probe_lease(&file),
+    let file = File::open(path);
+    let lease = match &file {
+        Ok(file) => probe_lease(file),
         Err(_) => LeaseProbe::Unavailable("no kernel lease: the file could not be opened"),
     };
     let reason = match lease {
-        LeaseProbe::NoWriter => {
-            return Verdict {
-                method: Method::Lease,
-                writer_open: false,
-                fallback_reason: None,
-            };
-        }
-        LeaseProbe::WriterOpen => {
-            return Verdict {
-                method: Method::Lease,
-                writer_open: true,
-                fallback_reason: None,
-            };
-        }
+        LeaseProbe::NoWriter => return verdict(Method::Lease, false, None),
+        LeaseProbe::WriterOpen => return verdict(Method::Lease, true, None),
         LeaseProbe::Unavailable(reason) => reason,
     };
-    match events.and_then(|e| e.writer_open(path)) {
-        Some(writer_open) => Verdict {
-            method: Method::Inotify,
-            writer_open,
-            fallback_reason: Some(reason),
+    let changed = file
+        .and_then(|f| f.metadata())
+        .map_or(SystemTime::UNIX_EPOCH, |m| changed_at(&m));
+    match events.map(|e| e.seen(path, changed)) {
+        Some(Seen::Writing) => verdict(Method::Inotify, true, Some(reason)),
+        Some(Seen::Closed) => verdict(Method::Inotify, false, Some(reason)),
+        Some(Seen::Pending) => Verdict {
+            events_pending: true,
+            ..verdict(Method::Inotify, false, Some(reason))
         },
-        None => Verdict {
-            method: Method::QuietPeriod,
-            writer_open: false,
-            fallback_reason: Some(reason),
-        },
+        Some(Seen::Nothing) | None => verdict(Method::QuietPeriod, false, Some(reason)),
     }
 }
 
@@ -249,18 +313,53 @@ mod tests {
         use notify::event::{AccessKind, AccessMode, DataChange, EventKind, ModifyKind};
         let events = WriteEvents::default();
         let path = PathBuf::from("/inbox/a.csv");
+        let long_ago = SystemTime::UNIX_EPOCH;
         let event = |kind| notify::Event::new(kind).add_path(path.clone());
-        assert_eq!(events.writer_open(&path), None);
+        assert_eq!(events.seen(&path, long_ago), Seen::Nothing);
         events.observe(&event(EventKind::Modify(ModifyKind::Data(
             DataChange::Content,
         ))));
-        assert_eq!(events.writer_open(&path), Some(true));
+        assert_eq!(events.seen(&path, long_ago), Seen::Writing);
         events.observe(&event(EventKind::Access(AccessKind::Close(
             AccessMode::Write,
         ))));
-        assert_eq!(events.writer_open(&path), Some(false));
+        assert_eq!(events.seen(&path, long_ago), Seen::Closed);
         events.observe(&event(EventKind::Remove(notify::event::RemoveKind::File)));
-        assert_eq!(events.writer_open(&path), None);
+        assert_eq!(events.seen(&path, long_ago), Seen::Nothing);
+    }
+
+    #[test]
+    fn a_file_renamed_in_is_closed_and_its_old_name_forgotten() {
+        use notify::event::{DataChange, EventKind, ModifyKind, RenameMode};
+        let events = WriteEvents::default();
+        let part = PathBuf::from("/inbox/a.csv.part");
+        let done = PathBuf::from("/inbox/a.csv");
+        events.observe(
+            &notify::Event::new(EventKind::Modify(ModifyKind::Data(DataChange::Content)))
+                .add_path(part.clone()),
+        );
+        events.observe(
+            &notify::Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::Both)))
+                .add_path(part.clone())
+                .add_path(done.clone()),
+        );
+        assert_eq!(events.seen(&done, SystemTime::UNIX_EPOCH), Seen::Closed);
+        assert_eq!(events.seen(&part, SystemTime::UNIX_EPOCH), Seen::Nothing);
+    }
+
+    #[test]
+    fn a_file_changed_since_the_watcher_started_waits_briefly_for_its_events() {
+        let events = WriteEvents::default();
+        let path = PathBuf::from("/inbox/new.csv");
+        assert_eq!(events.seen(&path, SystemTime::now()), Seen::Pending);
+        let before_the_watcher = events.started - Duration::from_secs(1);
+        assert_eq!(events.seen(&path, before_the_watcher), Seen::Nothing);
+        let long_enough_ago = SystemTime::now() - EVENT_GRACE - Duration::from_millis(1);
+        let events = WriteEvents {
+            started: long_enough_ago - Duration::from_secs(1),
+            ..events
+        };
+        assert_eq!(events.seen(&path, long_enough_ago), Seen::Nothing);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{Daemon, Workspace, wait_for};
-use crate::uploads::{assert_applied_whole, invoices_named};
+use crate::support::{BIN, Daemon, Workspace, wait_for};
+use crate::uploads::{StalledWriter, assert_applied_whole, invoices_named};
 
 const ACCOUNT: &str = "kravflyt-sftp";
 
@@ -187,17 +187,26 @@ fn chown_to_account(path: &Path) {
         .arg(path));
 }
 
+/// `false` (after saying so plainly) when the machine lacks what the test needs; a failure
+/// instead when CI requires it.
+fn can_run(test: &str) -> bool {
+    let Some(why) = missing() else {
+        return true;
+    };
+    if std::env::var_os("KRAVFLYT_REQUIRE_SFTP").is_some() {
+        panic!("KRAVFLYT_REQUIRE_SFTP is set but {test} cannot run: {why}");
+    }
+    // Past the harness's capture, so a skipped run says so plainly.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {why}. To run it: as root, install openssh-server and openssh-client, `useradd --system --no-create-home --shell /usr/sbin/nologin {ACCOUNT}` (as scripts/ci-setup.sh does)"
+    );
+    false
+}
+
 #[test]
 fn sftp_uploads_slow_or_through_a_temporary_name_are_applied_whole_and_once() {
-    if let Some(why) = missing() {
-        if std::env::var_os("KRAVFLYT_REQUIRE_SFTP").is_some() {
-            panic!("KRAVFLYT_REQUIRE_SFTP is set but the SFTP test cannot run: {why}");
-        }
-        // Past the harness's capture, so a skipped run says so plainly.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED sftp::sftp_uploads_…: {why}. To run it: as root, install openssh-server and openssh-client, `useradd --system --no-create-home --shell /usr/sbin/nologin {ACCOUNT}` (as .ci/run does)"
-        );
+    if !can_run("sftp::sftp_uploads_slow_or_through_a_temporary_name_are_applied_whole_and_once") {
         return;
     }
     let parent = chroot_safe_parent();
@@ -299,4 +308,83 @@ fn sftp_uploads_slow_or_through_a_temporary_name_are_applied_whole_and_once() {
         .find(|w| w["sender"] == "nordlys")
         .unwrap();
     assert_eq!(nordlys["method"], "lease", "{status}");
+}
+
+/// Where the kernel refuses kravflyt a lease — the daemon runs as an account that neither owns
+/// the uploads nor has `CAP_LEASE` — the daemon's inotify events still see the writer: a file
+/// written and not yet closed is not taken, and `status` says which method the inbox uses.
+#[test]
+fn without_a_lease_the_daemon_sees_the_writer_through_inotify() {
+    if !can_run("sftp::without_a_lease_the_daemon_sees_the_writer_through_inotify") {
+        return;
+    }
+    let ws = Workspace::new();
+    run(Command::new("chown")
+        .args(["-R", &format!("{ACCOUNT}:{ACCOUNT}")])
+        .arg(ws.dir.path()));
+    // The daemon as the unprivileged account (setpriv execs, so the lock names its pid).
+    let child = Command::new("setpriv")
+        .args([
+            "--reuid",
+            ACCOUNT,
+            "--regid",
+            ACCOUNT,
+            "--clear-groups",
+            "--",
+        ])
+        .arg(BIN)
+        .arg("--config")
+        .arg(&ws.config)
+        .arg("--data-dir")
+        .arg(ws.dir.path())
+        .arg("run")
+        .env("KRAVFLYT_LOG", "warn")
+        .env_remove("KRAVFLYT_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = ws.var().join("kravflyt.lock");
+    wait_for(|| {
+        std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
+    });
+    let daemon = Daemon(child);
+    wait_for(|| ws.var().join("inbox/nordlys").is_dir());
+
+    // Written by root (this test): the daemon's account does not own it.
+    let content = invoices_named("INOTIFY", 80);
+    let target = ws.var().join("inbox/nordlys/held.csv");
+    // Cut at a line end: by the clock and by its last byte the half looks finished.
+    let cut = content[..content.len() / 2].rfind('\n').unwrap() + 1;
+    let writer = StalledWriter::start(&target, content.as_bytes(), cut);
+    let detection = || -> serde_json::Value {
+        let status: serde_json::Value =
+            serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
+        status["writer_detection"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["sender"] == "nordlys")
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for(|| detection()["held_open"] == 1);
+    let seen = detection();
+    assert_eq!(seen["method"], "inotify", "{seen}");
+    assert!(
+        seen["reason"].as_str().unwrap().contains("CAP_LEASE"),
+        "{seen}"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(
+        ws.names_under("inbox"),
+        ["nordlys/held.csv"],
+        "still waiting"
+    );
+
+    writer.finish();
+    let receipt = ws.var().join("outbox/nordlys/receipt-held.csv.csv");
+    wait_for(|| receipt.exists());
+    assert_eq!(daemon.terminate().code(), Some(0));
+    assert_applied_whole(&ws, "nordlys", "held.csv", content.as_bytes(), 80);
 }
