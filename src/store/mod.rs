@@ -9,6 +9,7 @@ mod daily_report;
 mod files;
 mod instructions;
 mod maintenance;
+mod monitoring;
 mod outbox;
 mod payments;
 mod reconciliation;
@@ -25,6 +26,7 @@ pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, 
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{AppliedFile, NewInboundFile, SenderActivity, Sighting, UnmovedFile};
 pub use maintenance::BackupSummary;
+pub use monitoring::RecordCounts;
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};
