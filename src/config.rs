@@ -61,6 +61,8 @@ struct RawConfig {
     creditors: Vec<RawCreditor>,
     #[serde(default, rename = "sender")]
     senders: Vec<RawSender>,
+    #[serde(default)]
+    http: RawHttp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +85,14 @@ struct RawIntake {
     writer_detection: Option<Spanned<String>>,
     ignore: Option<Vec<Spanned<String>>>,
     max_file_bytes: Option<Spanned<u64>>,
+}
+
+/// `[http]`: metrics and health checks over HTTP, off unless `listen` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<Spanned<String>>,
+    ready_max_wait: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,7 +172,23 @@ pub struct Config {
     pub creditors: BTreeMap<String, Creditor>,
     /// Senders in configuration order.
     pub senders: Vec<Sender>,
+    /// Metrics and health checks over HTTP (`kravflyt run` only).
+    pub http: HttpSettings,
 }
+
+/// `[http]`: where `kravflyt run` serves `/metrics`, `/healthz` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// The address to listen on; `None` (the default): no HTTP server at all.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `/readyz` fails while a file has been waiting in an inbox longer than this.
+    pub ready_max_wait: Duration,
+}
+
+/// The default of `[http] ready_max_wait` (or an hour more than the longest `stale_after`, if
+/// that is longer): comfortably above the time after which even an incomplete file is taken,
+/// so only a daemon that stopped taking files trips it.
+pub const DEFAULT_READY_MAX_WAIT: Duration = Duration::from_secs(2 * 3600);
 
 /// The agency itself.
 #[derive(Debug, Clone)]
@@ -581,6 +607,7 @@ impl<'a> Checker<'a> {
                 None
             }
         };
+        let http = self.http(&raw.http, &senders);
         let errors = self.errors.into_inner();
         let Some(rules) = rules.filter(|_| errors.is_empty()) else {
             return Err(ConfigErrors(errors));
@@ -595,7 +622,57 @@ impl<'a> Checker<'a> {
             rules,
             creditors,
             senders: senders.into_iter().flatten().collect(),
+            http,
         })
+    }
+
+    fn http(&self, raw: &RawHttp, senders: &[Option<Sender>]) -> HttpSettings {
+        let listen = raw.listen.as_ref().and_then(|at| {
+            match at.get_ref().parse::<std::net::SocketAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    self.error(
+                        at,
+                        format!(
+                            "listen: `{}` is not an address and port; write e.g. \"127.0.0.1:9187\" (or \"[::1]:9187\")",
+                            at.get_ref()
+                        ),
+                    );
+                    None
+                }
+            }
+        });
+        let longest_stale = senders
+            .iter()
+            .flatten()
+            .map(|s| s.intake.stale_after)
+            .max()
+            .unwrap_or_default();
+        let ready_max_wait = self
+            .duration(&raw.ready_max_wait, "ready_max_wait")
+            .unwrap_or(DEFAULT_READY_MAX_WAIT.max(longest_stale + Duration::from_secs(3600)));
+        // A file that is incomplete by its own structure waits, rightly, until `stale_after`:
+        // a shorter limit would make a healthy daemon unready during every slow upload.
+        if let Some(at) = &raw.ready_max_wait
+            && let Some(sender) = senders
+                .iter()
+                .flatten()
+                .filter(|s| s.intake.stale_after >= ready_max_wait)
+                .max_by_key(|s| s.intake.stale_after)
+        {
+            self.error(
+                at,
+                format!(
+                    "ready_max_wait must be longer than stale_after ({} for sender `{}`): files may rightly wait that long",
+                    humantime::format_duration(sender.intake.stale_after),
+                    sender.id
+                ),
+            );
+        }
+        HttpSettings {
+            listen,
+            ready_max_wait,
+        }
     }
 
     fn intake_rules(&self, raw: &RawIntake, defaults: Option<&IntakeRules>) -> IntakeRules {
@@ -1003,6 +1080,43 @@ mod tests {
         );
         assert!(messages.iter().any(|m| m.starts_with("time_zone:")));
         assert!(errors.iter().all(|e| e.location.contains("kravflyt.toml:")));
+    }
+
+    #[test]
+    fn http_is_off_by_default_and_its_settings_are_checked() {
+        let off = check(&shipped()).unwrap();
+        assert_eq!(off.http.listen, None);
+        assert_eq!(off.http.ready_max_wait, DEFAULT_READY_MAX_WAIT);
+
+        let on = check(&format!(
+            "{}\n[http]\nlisten = \"[::1]:9187\"\nready_max_wait = \"90m\"\n",
+            shipped()
+        ))
+        .unwrap();
+        assert_eq!(on.http.listen, Some("[::1]:9187".parse().unwrap()));
+        assert_eq!(on.http.ready_max_wait, Duration::from_secs(90 * 60));
+
+        // A longer stale_after moves the default past it.
+        let slow =
+            check(&shipped().replacen("stale_after = \"1h\"", "stale_after = \"3h\"", 1)).unwrap();
+        assert_eq!(slow.http.ready_max_wait, Duration::from_secs(4 * 3600));
+
+        let text = format!(
+            "{}\n[http]\nlisten = \"9187\"\nready_max_wait = \"10m\"\n",
+            shipped()
+        );
+        let errors = check(&text).unwrap_err().0;
+        let messages: Vec<_> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(errors.len(), 2, "{messages:#?}");
+        assert!(messages[0].starts_with("listen: `9187` is not an address and port"));
+        assert!(messages[1].starts_with("ready_max_wait must be longer than stale_after (1h"));
+        let line = text.lines().position(|l| l.starts_with("listen")).unwrap() + 1;
+        assert!(
+            errors[0]
+                .location
+                .ends_with(&format!("kravflyt.toml:{line}:10")),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub enum DaemonError {
     Pipeline(#[from] PipelineError),
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     #[error("{} file(s) could not be processed and stay where they are:\n  {}", .0.len(), .0.join("\n  "))]
     Failures(Vec<String>),
 }
@@ -201,6 +203,11 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let shutdown = Shutdown::install()?;
     let scan_interval = config.scan_interval;
     let mut engine = Engine::open(config)?;
+    // Monitoring: the loop's liveness feeds systemd's watchdog and /healthz; the HTTP
+    // endpoints run in a thread of their own when `[http] listen` is set.
+    let liveness = crate::watchdog::Liveness::new();
+    let _watchdog = crate::watchdog::start(liveness.clone(), notify_systemd);
+    let _http = crate::http::start(&engine.config, liveness.clone())?;
     let today = engine.business_date_now()?;
     engine.recover(today)?;
 
@@ -217,6 +224,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     notify_systemd("READY=1\nSTATUS=watching the inboxes");
     let mut backoff = Backoff::default();
     while !shutdown.requested() {
+        liveness.busy();
         let business_date = match engine.business_date_now() {
             Ok(date) => date,
             Err(e) => {
@@ -224,7 +232,11 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
                 engine.config.today()
             }
         };
-        let stop = || shutdown.requested();
+        // Called before each file: each file is a unit of work of its own for the watchdog.
+        let stop = || {
+            liveness.busy();
+            shutdown.requested()
+        };
         let mut failures: Vec<String> = Vec::new();
         if backoff.failing() {
             // After a failure, finish what it interrupted (moves, files left in work/, the
@@ -261,6 +273,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
             let until = (at - crate::intake::now_utc()).to_std().unwrap_or_default();
             wait = wait.min(until.max(Duration::from_millis(50)));
         }
+        liveness.waiting(wait);
         wait_for_wake(&wake_rx, wait, &shutdown);
     }
     notify_systemd("STOPPING=1");
@@ -376,6 +389,7 @@ impl Backoff {
     fn failed(&mut self, causes: Vec<String>) {
         self.failures += 1;
         for cause in causes {
+            crate::metrics::count_error(&cause);
             if self.logged.insert(cause.clone()) {
                 tracing::error!(error = %cause, "processing failed; retrying with back-off");
             }

@@ -17,6 +17,7 @@ use kravflyt::domain::CaseState;
 use kravflyt::pipeline;
 use kravflyt::reference::{self, Scheme};
 use kravflyt::report;
+use kravflyt::status;
 use kravflyt::store::{CaseFilter, Store};
 use kravflyt::workspace::Workspace;
 
@@ -289,14 +290,31 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
 
 /// Opens the workspace database for reading commands; refuses to create one.
 fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    match existing_store(config)? {
+        Some(store) => Ok(store),
+        None => bail!(
+            "no database at {}: run `kravflyt process` or `kravflyt run` first",
+            Workspace::new(&config.var_dir).database().display()
+        ),
+    }
+}
+
+/// The workspace database if there is one: commands that only look answer a fresh workspace
+/// (no database yet) instead of failing, and never create one as a side effect.
+fn existing_store(config: &Config) -> anyhow::Result<Option<Store>> {
     let path = Workspace::new(&config.var_dir).database();
     if !path.exists() {
-        bail!(
-            "no database at {}: run `kravflyt process` or `kravflyt run` first",
-            path.display()
-        );
+        return Ok(None);
     }
-    Ok(Store::open(&path)?)
+    Ok(Some(Store::open(&path)?))
+}
+
+/// What a looking command says on a fresh workspace.
+fn nothing_has_run(config: &Config) -> String {
+    format!(
+        "nothing has run yet: no database at {} (the first `kravflyt run` or `kravflyt process` creates it)",
+        Workspace::new(&config.var_dir).database().display()
+    )
 }
 
 fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -311,6 +329,13 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                         config.senders.len(),
                         config.var_dir.display()
                     );
+                    match config.http.listen {
+                        Some(addr) => println!(
+                            "http: `kravflyt run` serves /metrics, /healthz and /readyz on http://{addr}; ready while no file waits longer than {}",
+                            humantime::format_duration(config.http.ready_max_wait)
+                        ),
+                        None => println!("http: off (no [http] listen)"),
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {
@@ -363,7 +388,13 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Report { date } => {
             let config = load_config(&cli)?;
-            open_existing_store(&config)?;
+            if !Workspace::new(&config.var_dir).database().exists() {
+                println!(
+                    "no report for {date}: there is no business day yet; {}",
+                    nothing_has_run(&config)
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut engine = pipeline::Engine::open(config)?;
             println!("{}", engine.write_report(*date)?.display());
             Ok(ExitCode::SUCCESS)
@@ -439,7 +470,9 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Case(CaseCommand::Show { key, json }) => {
             let config = load_config(&cli)?;
-            let mut store = open_existing_store(&config)?;
+            let Some(mut store) = existing_store(&config)? else {
+                bail!("no case `{key}`: {}", nothing_has_run(&config));
+            };
             let tx = store.read()?;
             let Some(case_id) = tx.find_case_id(key)? else {
                 bail!("no case with case number, reference or CREDITOR_ID/INVOICE_NO `{key}`");
@@ -474,7 +507,15 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => {
             let config = load_config(&cli)?;
-            let mut store = open_existing_store(&config)?;
+            let Some(mut store) = existing_store(&config)? else {
+                if *json {
+                    println!("[]");
+                } else {
+                    print!("{}", report::case_list_text(&[]));
+                    println!("{}", nothing_has_run(&config));
+                }
+                return Ok(ExitCode::SUCCESS);
+            };
             let tx = store.read()?;
             let cases = tx.case_list(&CaseFilter {
                 state: *state,
@@ -494,42 +535,9 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => {
             let config = load_config(&cli)?;
             let workspace = Workspace::new(&config.var_dir);
-            let mut store = open_existing_store(&config)?;
-            let tx = store.read()?;
-            let open_cases: Vec<_> = tx
-                .case_list(&CaseFilter::default())?
-                .into_iter()
-                .filter(|c| c.state != CaseState::Closed)
-                .collect();
-            let unmatched = tx
-                .unmatched_views()?
-                .into_iter()
-                .map(|u| {
-                    let s = kravflyt::matching::suggestions(
-                        u.amount_minor,
-                        &u.currency,
-                        u.payer_name.as_deref(),
-                        &open_cases,
-                    );
-                    (u, s)
-                })
-                .collect();
-            let report = report::StatusReport {
-                folders: kravflyt::intake::folder_counts(&config, &workspace),
-                files: tx.file_counts()?,
-                cases: tx.case_counts()?,
-                payment_days: tx.payment_days()?,
-                unmatched,
-                last_as_of: tx.meta("last_as_of")?,
-                last_run_at: tx.meta("last_run_at")?,
-                activity: tx.sender_activity(config.today())?,
-                daily_run_overdue: tx
-                    .meta("last_steps_date")?
-                    .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-                    .is_none_or(|last| last < config.last_due_run_day()),
-                last_steps_date: tx.meta("last_steps_date")?,
-                last_reconciled_day: tx.last_reconciled_day()?.map(|d| d.to_string()),
-                writer_detection: tx.writer_detection()?,
+            let report = match existing_store(&config)? {
+                None => status::fresh(&config, &workspace),
+                Some(mut store) => status::gather(&store.read()?, &config, &workspace, true)?,
             };
             if *json {
                 println!(

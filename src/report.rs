@@ -190,9 +190,17 @@ pub fn case_list_text(cases: &[CaseSummary]) -> String {
     out
 }
 
+/// The workspace's database file: where it is and how large (`None`: there is none yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseInfo {
+    pub path: String,
+    pub bytes: Option<u64>,
+}
+
 /// Everything `kravflyt status` shows.
 #[derive(Debug, Clone)]
 pub struct StatusReport {
+    pub database: DatabaseInfo,
     /// (sender, files in inbox, in work/, in rejected/)
     pub folders: Vec<(String, usize, usize, usize)>,
     /// (sender, file status, count)
@@ -218,8 +226,16 @@ pub struct StatusReport {
     pub writer_detection: Vec<crate::store::InboxWriterDetection>,
 }
 
+impl StatusReport {
+    /// Nothing has run on this workspace yet: no database, or one in which no run finished and
+    /// no file was recorded.
+    pub fn nothing_has_run(&self) -> bool {
+        self.database.bytes.is_none() || (self.last_run_at.is_none() && self.files.is_empty())
+    }
+}
+
 /// Unmatched payments: how many and how much, per currency.
-fn unmatched_totals(s: &StatusReport) -> Vec<(String, usize, i64)> {
+pub fn unmatched_totals(s: &StatusReport) -> Vec<(String, usize, i64)> {
     let mut totals: std::collections::BTreeMap<String, (usize, i64)> = Default::default();
     for (u, _) in &s.unmatched {
         let entry = totals.entry(u.currency.clone()).or_default();
@@ -235,6 +251,12 @@ fn unmatched_totals(s: &StatusReport) -> Vec<(String, usize, i64)> {
 /// `status --json`.
 pub fn status_json(s: &StatusReport) -> Value {
     json!({
+        "database": {
+            "path": s.database.path,
+            "exists": s.database.bytes.is_some(),
+            "bytes": s.database.bytes,
+        },
+        "nothing_has_run": s.nothing_has_run(),
         "inboxes": s.folders.iter().map(|(sender, inbox, work, rejected)| json!({
             "sender": sender, "waiting": inbox, "in_work": work, "rejected": rejected,
         })).collect::<Vec<_>>(),
@@ -321,6 +343,21 @@ fn writer_detection_text(rows: &[crate::store::InboxWriterDetection]) -> String 
 /// `status` for people.
 pub fn status_text(s: &StatusReport) -> String {
     let mut out = String::new();
+    if s.database.bytes.is_none() {
+        // A fresh workspace: only the inboxes have anything to show.
+        out.push_str(&format!(
+            "nothing has run yet: no database at {} (the first `kravflyt run` or `kravflyt process` creates it)\n\n",
+            s.database.path
+        ));
+        out.push_str("senders            waiting  in work  rejected\n");
+        for (sender, inbox, work, rejected) in &s.folders {
+            out.push_str(&format!(
+                "  {sender:<16}{inbox:>8}{work:>9}{rejected:>10}\n"
+            ));
+        }
+        out.push_str("\nlast run: never\n");
+        return out;
+    }
     out.push_str(&format!(
         "daily run: steps through {}{}; reconciled through {}\n\n",
         s.last_steps_date.as_deref().unwrap_or("-"),

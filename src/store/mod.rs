@@ -9,6 +9,7 @@ mod daily_report;
 mod files;
 mod instructions;
 mod maintenance;
+mod monitoring;
 mod outbox;
 mod payments;
 mod reconciliation;
@@ -27,6 +28,7 @@ pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,
 };
 pub use maintenance::BackupSummary;
+pub use monitoring::RecordCounts;
 pub use outbox::OutboxRow;
 pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};

@@ -194,7 +194,9 @@ fn config_check_lists_every_problem_with_its_line() {
 #[test]
 fn operational_failures_exit_1_and_usage_errors_exit_2() {
     let ws = Workspace::new();
-    let no_db = ws.run(&["case", "list"]);
+    // Looking commands answer a fresh workspace (tests/it/monitoring.rs); checking one needs
+    // a database.
+    let no_db = ws.run(&["verify"]);
     assert_eq!(no_db.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&no_db.stderr).contains("run `kravflyt process`"));
     assert_eq!(

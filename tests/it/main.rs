@@ -9,6 +9,7 @@ mod faults;
 mod fuzz_regressions;
 mod hostile;
 mod intake;
+mod monitoring;
 mod privacy;
 mod public_files;
 mod reconciliation;

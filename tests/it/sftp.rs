@@ -349,7 +349,15 @@ fn without_a_lease_the_daemon_sees_the_writer_through_inotify() {
         std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
     });
     let daemon = Daemon(child);
+    // A first file through, so the daemon is past its start and watching (a file written
+    // before the watcher starts has no events, and is judged by the clock alone).
     wait_for(|| ws.var().join("inbox/nordlys").is_dir());
+    ws.drop_file("nordlys", "first.csv", invoices_named("FIRST", 1));
+    wait_for(|| {
+        ws.var()
+            .join("outbox/nordlys/receipt-first.csv.csv")
+            .exists()
+    });
 
     // Written by root (this test): the daemon's account does not own it.
     let content = invoices_named("INOTIFY", 80);
