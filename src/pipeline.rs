@@ -1138,7 +1138,11 @@ fn free_outbox_name(tx: &Tx<'_>, folder: &str, name: &str) -> Result<String, Sto
 
 fn hash_file(file: &fs::File, path: &std::path::Path) -> Result<String, PipelineError> {
     let mut hasher = Sha256::new();
-    let mut reader = FromStart::new(file).map_err(io("cannot read", path))?;
+    // Large reads: every file is hashed twice (before applying, and again before the commit).
+    let mut reader = std::io::BufReader::with_capacity(
+        256 * 1024,
+        FromStart::new(file).map_err(io("cannot read", path))?,
+    );
     std::io::copy(&mut reader, &mut hasher).map_err(io("cannot read", path))?;
     Ok(hex(&hasher.finalize()))
 }

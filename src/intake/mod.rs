@@ -148,9 +148,15 @@ pub fn scan(
                     let changed = Sighting {
                         size,
                         mtime_ns,
-                        first_seen: seen_before.map_or_else(|| now_text.clone(), |s| s.first_seen),
+                        first_seen: seen_before
+                            .as_ref()
+                            .map_or_else(|| now_text.clone(), |s| s.first_seen.clone()),
                         stable_since: now_text.clone(),
-                        writer_open_since: None,
+                        // A writer still at work keeps its place: "held open since" counts
+                        // from when it was first found holding the file, not its last write.
+                        writer_open_since: seen_before
+                            .as_ref()
+                            .and_then(|s| s.writer_open_since.clone()),
                     };
                     tx.put_sighting(&sender.id, &name, &changed)?;
                     changed
