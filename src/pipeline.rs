@@ -724,6 +724,24 @@ impl Engine {
         Ok(summary)
     }
 
+    /// Whether the daily steps of `as_of` already ran and no file was recorded since. Running
+    /// them again would change nothing (a step is taken once per date, and what a case is due
+    /// for changes with the case, which only files change here, or the date), so `process`
+    /// leaves them out: a second run on the same date does not read every open case again
+    /// (issue 14). After a file they run again, so its cases take their first step the same
+    /// day. (A configuration or rule table edited in between is first looked at on the next
+    /// date, as in the daemon, which runs a date's steps once.)
+    pub fn steps_done(&mut self, as_of: NaiveDate) -> Result<bool, PipelineError> {
+        let tx = self.store.read()?;
+        if tx.meta("last_steps_date")?.as_deref() != Some(as_of.to_string().as_str()) {
+            return Ok(false);
+        }
+        let seen = tx
+            .meta(crate::steps::LAST_STEPS_FILE)?
+            .and_then(|id| id.parse::<i64>().ok());
+        Ok(seen == Some(tx.last_file_id()?))
+    }
+
     /// The daemon's daily run: the steps for every day since the last run, in order, up to
     /// and including `today` (a daemon that was down catches up day by day).
     pub fn catch_up_steps(&mut self, today: NaiveDate) -> Result<(), PipelineError> {
