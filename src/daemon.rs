@@ -177,7 +177,11 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
         }
     }
     if !summary.interrupted {
-        engine.run_steps(as_of)?;
+        if engine.steps_done(as_of)? {
+            tracing::info!(%as_of, "the daily steps of this date already ran and no file came since; they are not run again");
+        } else {
+            engine.run_steps(as_of)?;
+        }
         // Then the days before are over: their reconciliation.
         engine.reconcile_closed_days(as_of)?;
     }

@@ -24,6 +24,9 @@ pub struct StepSummary {
     pub limitation_warnings: u64,
 }
 
+/// The `meta` key of the last inbound file recorded when the steps last ran.
+pub const LAST_STEPS_FILE: &str = "last_steps_file";
+
 /// Open cases read at a time by the daily steps: memory stays the same whatever their number.
 const STEP_PAGE: u32 = 4096;
 
@@ -68,6 +71,9 @@ pub fn run_daily_steps(
         }
     }
     tx.set_meta("last_steps_date", &as_of.to_string())?;
+    // The files the steps saw: `process` runs them again for the same date only if a file
+    // was recorded since (`Engine::steps_done`).
+    tx.set_meta(LAST_STEPS_FILE, &tx.last_file_id()?.to_string())?;
     tx.mark_business_day(as_of)?;
     tx.commit()?;
     Ok(summary)

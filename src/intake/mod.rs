@@ -393,6 +393,13 @@ fn probe_completeness(path: &Path) -> Probe {
 
 /// Claims a ready file by renaming it into `work/<sender>/`. `Ok(None)` when it cannot be
 /// claimed now (gone, or a file of the same name still in work); it stays for a later scan.
+///
+/// The rename is not synced (issue 14: a folder `fsync` per file). A killed process loses
+/// nothing by it; a power loss may undo the claim, which leaves the file in its inbox: taken
+/// again if its transaction was lost too, and moved from there to its destination by
+/// recovery if the commit survived (`Engine::recover` finds it by its SHA-256). The move that
+/// follows the commit syncs its folder, which makes the claim durable on a journaling file
+/// system as well.
 pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option<Claimed>> {
     let work_dir = workspace.work(&ready.sender);
     fs::create_dir_all(&work_dir)?;
@@ -407,7 +414,6 @@ pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     }
-    crate::outbox::sync_dir(&work_dir)?;
     Ok(Some(Claimed {
         sender: ready.sender.clone(),
         name: ready.name.clone(),
@@ -417,9 +423,20 @@ pub fn claim(workspace: &Workspace, ready: &ReadyFile) -> std::io::Result<Option
     }))
 }
 
-/// Files left in `work/` (by a crash), per sender, oldest name first.
-pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
+/// Files left in `work/` (by a crash), in the order the scan took them: by when they were
+/// first seen (their sighting is kept until the next scan), then by name; a file without a
+/// sighting (left by an earlier run) first. After a power loss that took back the last
+/// commits, several files of a batch can be left; in this order they apply as they would
+/// have.
+pub fn leftovers(
+    store: &mut Store,
+    config: &Config,
+    workspace: &Workspace,
+) -> Result<Vec<Claimed>, StoreError> {
     let mut out = Vec::new();
+    let tx = store.read()?;
+    let now = now_utc();
+    let mut first_seen = Vec::new();
     for sender in &config.senders {
         let Ok(entries) = fs::read_dir(workspace.work(&sender.id)) else {
             continue;
@@ -431,6 +448,10 @@ pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
             .collect();
         names.sort();
         for name in names {
+            first_seen.push(
+                tx.sighting(&sender.id, &name)?
+                    .map(|s| parse_time(&s.first_seen, now)),
+            );
             out.push(Claimed {
                 sender: sender.id.clone(),
                 path: workspace.work(&sender.id).join(&name),
@@ -440,7 +461,14 @@ pub fn leftovers(config: &Config, workspace: &Workspace) -> Vec<Claimed> {
             });
         }
     }
-    out
+    drop(tx);
+    let mut keyed: Vec<_> = first_seen.into_iter().zip(out).collect();
+    // Stable: files without a sighting keep the order by sender and name.
+    keyed.sort_by(|(a, x), (b, y)| match (a, b) {
+        (Some(a), Some(b)) => (a, &x.name).cmp(&(b, &y.name)),
+        _ => a.is_some().cmp(&b.is_some()),
+    });
+    Ok(keyed.into_iter().map(|(_, claimed)| claimed).collect())
 }
 
 /// The current time, as intake measures quiet periods and stale deadlines.
@@ -470,4 +498,61 @@ pub fn folder_counts(config: &Config, workspace: &Workspace) -> Vec<(String, usi
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After a power loss took back the last commits of a batch, several claimed files can be
+    /// left in `work/`; recovery takes them in the order the scan took them, across senders,
+    /// so they apply as they would have (case numbers follow the order files are applied).
+    #[test]
+    fn leftovers_come_in_the_order_the_scan_took_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kravflyt.toml"));
+        let config =
+            Config::from_toml(&fs::read_to_string(source).unwrap(), source, dir.path()).unwrap();
+        let workspace = Workspace::new(&config.var_dir);
+        let mut store = Store::open_in_memory().unwrap();
+        // (sender, name, first seen): `bank` comes after `nordlys` in the configuration.
+        let files = [
+            ("nordlys", "b.csv", Some("2026-10-01T08:00:02+00:00")),
+            ("bank", "z.csv", Some("2026-10-01T08:00:01.5+00:00")),
+            ("nordlys", "a.csv", Some("2026-10-01T08:00:02+00:00")),
+            ("bank", "y.csv", Some("2026-10-01T08:00:03+00:00")),
+            ("fjellstua", "old.csv", None),
+        ];
+        let tx = store.write().unwrap();
+        for (sender, name, first_seen) in files {
+            fs::create_dir_all(workspace.work(sender)).unwrap();
+            fs::write(workspace.work(sender).join(name), "x").unwrap();
+            if let Some(first_seen) = first_seen {
+                let sighting = Sighting {
+                    size: 1,
+                    mtime_ns: 0,
+                    first_seen: first_seen.to_owned(),
+                    stable_since: first_seen.to_owned(),
+                    writer_open_since: None,
+                };
+                tx.put_sighting(sender, name, &sighting).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        let order: Vec<String> = leftovers(&mut store, &config, &workspace)
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("{}/{}", c.sender, c.name))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "fjellstua/old.csv",
+                "bank/z.csv",
+                "nordlys/a.csv",
+                "nordlys/b.csv",
+                "bank/y.csv"
+            ]
+        );
+    }
 }

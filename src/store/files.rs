@@ -71,6 +71,15 @@ pub struct InboxWriterDetection {
 }
 
 impl Tx<'_> {
+    /// The id of the last inbound file recorded (0 before the first): whether any file was
+    /// recorded since a moment that noted it.
+    pub fn last_file_id(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM inbound_files")?
+            .query_row([], |r| r.get(0))?)
+    }
+
     /// The applied file with this content from this sender, if any.
     pub fn applied_file(
         &self,

@@ -106,6 +106,10 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: String,
+    /// The write-ahead log, which [`Store::sync`] makes durable (`None` in memory).
+    wal: Option<std::path::PathBuf>,
+    /// Commits are not synced one by one (between [`Store::defer_syncs`] and [`Store::sync`]).
+    deferred: bool,
 }
 
 impl Store {
@@ -137,15 +141,21 @@ impl Store {
             path: shown.clone(),
             source,
         })?;
-        Store::prepare(conn, shown)
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        Store::prepare(conn, shown, Some(wal.into()))
     }
 
     /// A private in-memory database with the current schema (for dry runs without a workspace).
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::prepare(Connection::open_in_memory()?, ":memory:".to_owned())
+        Store::prepare(Connection::open_in_memory()?, ":memory:".to_owned(), None)
     }
 
-    fn prepare(conn: Connection, path: String) -> Result<Store, StoreError> {
+    fn prepare(
+        conn: Connection,
+        path: String,
+        wal: Option<std::path::PathBuf>,
+    ) -> Result<Store, StoreError> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Every record runs a few dozen distinct cached statements (matching, interest,
         // allocation, postings, events): a cache larger than rusqlite's 16 keeps them all.
@@ -183,7 +193,12 @@ impl Store {
         // 300 MB budget); temporary b-trees (sorting, GROUP BY) stay in memory too.
         conn.pragma_update(None, "cache_size", -64 * 1024)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let mut store = Store { conn, path };
+        let mut store = Store {
+            conn,
+            path,
+            wal,
+            deferred: false,
+        };
         // Migrations run with foreign keys off, as SQLite's procedure for rebuilding a table
         // asks (version 4 rebuilds the ledger tables): a rebuild copies rows unchanged, so it
         // cannot break a reference, and `kravflyt verify` checks them all. Everything after
@@ -239,6 +254,52 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?,
         })
+    }
+
+    /// Group commit (issue 14): until [`Store::resume_syncs`], commits are not synced to disk
+    /// one by one (`synchronous = NORMAL`). Each stays atomic and survives a killed process
+    /// (it is in the WAL, in the operating system's cache); only a power loss could take it
+    /// back, so nothing outside the database may depend on it before [`Store::sync`] returns:
+    /// the file intake moves a batch's files and writes their receipts only after it.
+    pub fn defer_syncs(&mut self) -> Result<(), StoreError> {
+        if !self.deferred {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+            self.deferred = true;
+        }
+        Ok(())
+    }
+
+    /// Makes every commit so far durable: one `fdatasync` of the WAL for all the commits since
+    /// [`Store::defer_syncs`]. A commit writes its pages to the WAL whatever the setting;
+    /// `FULL` only adds this sync after each one, and a sync of the file covers every commit
+    /// in it (a checkpoint since has synced the WAL and the database itself). The WAL was
+    /// created and first synced, its folder too, by a commit with `FULL` before any deferral:
+    /// `open` commits the creditors. SQLite keeps no locks on the WAL file (its WAL locks are
+    /// on `-shm`), so the descriptor opened and closed here cannot drop one of them.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        let Some(wal) = self.wal.as_ref().filter(|_| self.deferred) else {
+            return Ok(());
+        };
+        let synced = match std::fs::File::open(wal) {
+            Ok(file) => file.sync_data(),
+            // No WAL file: nothing was committed through one.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        synced.map_err(|source| StoreError::Io {
+            path: wal.display().to_string(),
+            source,
+        })
+    }
+
+    /// Ends [`Store::defer_syncs`]: each commit is synced again (`synchronous = FULL`). The
+    /// next commit's sync covers the commits made meanwhile too.
+    pub fn resume_syncs(&mut self) -> Result<(), StoreError> {
+        if self.deferred {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.deferred = false;
+        }
+        Ok(())
     }
 
     /// Starts a read transaction: one consistent snapshot.

@@ -56,7 +56,12 @@ impl Store {
                 "the database {shown} has schema version {found}, older than this build's {SCHEMA_VERSION}; `kravflyt run` migrates it when it starts"
             )));
         }
-        Ok(Store { conn, path: shown })
+        Ok(Store {
+            conn,
+            path: shown,
+            wal: None,
+            deferred: false,
+        })
     }
 }
 

@@ -399,6 +399,54 @@ fn status_shows_each_senders_day_unmatched_totals_and_the_daily_run() {
     assert!(text.contains("2 × NOK 100.00"), "{text}");
 }
 
+/// `process` again for a date whose daily steps already ran, with no file since, does not run
+/// them again (issue 14): they would find nothing new, and at scale they read every open case.
+/// The log says so, instead of the steps' summary. A file that comes later that day has them
+/// run again, so its case takes its first step the same day.
+#[test]
+fn a_second_process_on_the_same_date_does_not_run_the_daily_steps_again_until_a_file_comes() {
+    let ws = Workspace::new();
+    let process = || {
+        let out = ws
+            .command()
+            .env("KRAVFLYT_LOG", "info")
+            .args(["process", "--as-of", "2026-10-01"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let ran = "daily steps run";
+    let skipped = "the daily steps of this date already ran and no file came since";
+    ws.drop_file(
+        "nordlys",
+        "a.csv",
+        format!("{HEADER}\n{}\n", invoice("1", "7", "100,00")),
+    );
+    let first = process();
+    assert!(first.contains(ran) && !first.contains(skipped), "{first}");
+    // Past due + 14 days: the case took its first letter on 2026-10-01.
+    assert_eq!(ws.case_show("2026-000001")["state"], "notice");
+    let letters = ws.outbox_file("_agency", "letters-20261001-1.csv");
+
+    let second = process();
+    assert!(
+        second.contains(skipped) && !second.contains(ran),
+        "{second}"
+    );
+    assert_eq!(ws.outbox_file("_agency", "letters-20261001-1.csv"), letters);
+    assert_eq!(ws.names_under("outbox").len(), 3, "no new outbound file");
+
+    ws.drop_file(
+        "nordlys",
+        "b.csv",
+        format!("{HEADER}\n{}\n", invoice("2", "8", "200,00")),
+    );
+    let third = process();
+    assert!(third.contains(ran) && !third.contains(skipped), "{third}");
+    assert_eq!(ws.case_show("2026-000002")["state"], "notice");
+}
+
 /// The benchmark generator's files are what a real sender and bank would deliver: accepted
 /// whole, the OCR giro file's control totals add up, and about a tenth of the money stays
 /// unmatched (wrong check digits and unknown KIDs), as issue 8 asks.

@@ -115,6 +115,32 @@ fn a_full_disk_or_a_refused_write_leaves_the_file_in_place_until_it_clears() {
     }
 }
 
+/// A claim (the rename into `work/`) is not synced on its own (issue 14), so a power loss
+/// after the file's commit became durable may put the file back in its inbox. The next start
+/// finds the committed file there by its SHA-256 and moves it to its destination: it is not
+/// taken again as a new file (which would get a second, `duplicate` receipt).
+#[test]
+fn a_committed_file_whose_claim_a_power_loss_undid_is_finished_from_the_inbox() {
+    let expected = undisturbed();
+    let ws = Workspace::new();
+    drop_files(&ws);
+    // Committed, but not moved: the file stays in work/ (what a power loss after the
+    // commit's sync and before the move leaves)...
+    std::fs::write(fault_file(&ws), "/archive/nordlys/ ENOSPC\n").unwrap();
+    let out = run_faulted(&ws, &["process", "--as-of", "2026-10-01"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(ws.names_under("work"), ["nordlys/faktura.csv"]);
+    std::fs::remove_file(fault_file(&ws)).unwrap();
+    // ...and the claim did not reach the disk: the file is back under its inbox name.
+    std::fs::rename(
+        ws.var().join("work/nordlys/faktura.csv"),
+        ws.var().join("inbox/nordlys/faktura.csv"),
+    )
+    .unwrap();
+    ws.process("2026-10-01");
+    assert_eq!(render_with(&ws, false), expected);
+}
+
 /// A database that cannot be written (full disk under it) applies nothing; the files wait
 /// and are processed once it can.
 #[test]
