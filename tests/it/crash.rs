@@ -139,9 +139,16 @@ fn kill_runs(ws: &Workspace, day: &str, delays_ms: &[u64]) -> usize {
 fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_run() {
     let reference = Workspace::new();
     drop_batch(&reference);
+    // How long an uninterrupted run takes on this machine and build: the kill points are
+    // spread over it, so they land mid-run however fast the build (a release build takes the
+    // whole batch in a fraction of the old fixed 400 ms window, and no kill landed).
+    let started = Instant::now();
     reference.process("2026-10-01");
+    let day1_ms = (started.elapsed().as_millis() as u64).max(20);
     drop_second_day(&reference);
+    let started = Instant::now();
     reference.process("2026-10-02");
+    let day2_ms = (started.elapsed().as_millis() as u64).max(20);
     let expected = render_with(&reference, false);
     let expected_reports = reported_rows(&reference);
     // The batch exercises what a crash could break: payments, reversals, unmatched money.
@@ -167,7 +174,7 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     let kills = kill_runs(
         &ws,
         "2026-10-01",
-        &kill_delays(8, 400, 0x9e37_79b9_7f4a_7c15),
+        &kill_delays(8, day1_ms, 0x9e37_79b9_7f4a_7c15),
     );
     ws.process("2026-10-01");
     assert!(
@@ -180,7 +187,7 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     kill_runs(
         &ws,
         "2026-10-02",
-        &kill_delays(6, 80, 0x2545_f491_4f6c_dd1d),
+        &kill_delays(6, day2_ms, 0x2545_f491_4f6c_dd1d),
     );
     ws.process("2026-10-02");
     // Receipts, archive, cases and the reconciliation files (one per day, whatever the
