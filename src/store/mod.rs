@@ -220,10 +220,24 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
+        self.apply_migrations(found)
+    }
+
+    /// Runs the migrations after version `found`, each in its own write transaction, skipping
+    /// those another process ran since `found` was read.
+    fn apply_migrations(&mut self, found: i64) -> Result<(), StoreError> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Read again under the write lock: another process opening the same new database
+            // at the same moment (the daemon starting while `status` looks) may have run this
+            // migration since the version was read above; running it twice fails ("table
+            // already exists").
+            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
@@ -386,6 +400,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migration_another_process_ran_meanwhile_is_skipped_not_run_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kravflyt.db");
+        let mut store = Store::open(&path).unwrap();
+        // As a second process that read version 0 before the first one migrated.
+        store.apply_migrations(0).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
 
     #[test]
     fn a_new_database_gets_the_current_schema_and_reopens() {
