@@ -49,8 +49,10 @@ pub fn run_daily_steps(
         file_id: None,
     };
     let mut summary = StepSummary::default();
+    let started = Instant::now();
     // Unanswered disputes close and ended pauses resume before the steps look at the cases.
     crate::instructions::holds_due(&tx, ctx)?;
+    let holds = started.elapsed();
     // Where the time goes, for the debug log (BENCHMARKS.md reads it).
     let mut spent = [Duration::ZERO; 3];
     let mut after = 0;
@@ -77,6 +79,7 @@ pub fn run_daily_steps(
     let committing = Instant::now();
     tx.commit()?;
     tracing::debug!(
+        holds_ms = holds.as_millis() as u64,
         load_ms = spent[0].as_millis() as u64,
         decide_ms = spent[1].as_millis() as u64,
         write_ms = spent[2].as_millis() as u64,

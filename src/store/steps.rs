@@ -255,7 +255,10 @@ impl Tx<'_> {
     /// clocks (one statement per case) and how far interest is posted. Nothing written is read
     /// back.
     pub fn write_day_changes(&self, changes: &DayChanges<'_>) -> Result<(), StoreError> {
-        if changes.events.is_empty() && changes.cases.is_empty() {
+        if changes.events.is_empty()
+            && changes.cases.is_empty()
+            && changes.interest_through.is_empty()
+        {
             return Ok(());
         }
         let date = IsoDate::new(changes.date);
