@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The daily step run over many open cases (issue 8). Target: under 20 s at N = 1 000 000.
+# The daily step run over many open cases (issues 8 and 14). Targets at N = 1 670 000 (a million
+# open cases): the steps within 10 s, the whole run with reconciliation and files within 20 s.
 #
 #   scripts/bench-daily.sh [N]      (default N = 10000; the issue's target is N = 1000000)
 #
@@ -8,6 +9,8 @@
 #   BENCH_DIR=...     work folder (default target/bench-daily-N)
 #   BENCH_REUSE=1     keep the prepared workspace of an earlier run with the same N and
 #                     kravflyt binary
+#   BENCH_BIN=...     time this kravflyt binary (and prepare with it) instead of this tree's
+#                     release build, e.g. an older build for a before/after comparison
 #   CARGO_TARGET_DIR  where cargo builds, as for cargo itself
 #
 # 1. builds kravflyt and kravflyt-gen (release); `kravflyt-gen N` writes N invoices for
@@ -36,7 +39,7 @@ WORK="${BENCH_DIR:-$ROOT/target/bench-daily-$N}"
 cd "$ROOT"
 cargo build --release --bin kravflyt --bin kravflyt-gen >/dev/null
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-BIN="$TARGET/release/kravflyt"
+BIN="${BENCH_BIN:-$TARGET/release/kravflyt}"
 PREPARED="$WORK/prepared"
 # A prepared workspace is reused only with the same build (a schema migration would be timed).
 STAMP="N=$N kravflyt=$(sha256sum "$BIN" | cut -c1-16)"
@@ -117,6 +120,7 @@ wall, steps, rest, rss, letters = float(best[0]), float(best[1]), float(best[2])
 print(f"N = {n} invoices = {cases} open cases, daily run as of 2026-10-01 ({letters} collection notices),"
       f" best of {runs}:")
 print(f"daily run  {wall:7.2f} s wall  (start + steps {steps:.2f} s; reconciliation + status and letters"
-      f" files + exit {rest:.2f} s)   peak RSS {rss / 1024:.1f} MiB   target < 20 s:"
-      f" {'met' if wall < 20 else 'NOT met'}")
+      f" files + exit {rest:.2f} s)   peak RSS {rss / 1024:.1f} MiB")
+print(f"targets: steps <= 10 s {'met' if steps <= 10 else 'NOT met'},"
+      f" whole run <= 20 s {'met' if wall <= 20 else 'NOT met'}")
 PY

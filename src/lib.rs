@@ -33,6 +33,7 @@ pub mod allocation;
 pub mod apply;
 pub mod payments;
 pub mod instructions;
+pub mod daily;
 pub mod steps;
 pub mod receipt;
 pub mod outbound;

@@ -1,9 +1,12 @@
-//! What the time-driven steps read and write: case clocks, letters, step changes.
+//! What the time-driven steps read and write: a page of open cases with what the day's
+//! decisions need, the day's changes in bulk, and the holds.
 
 use chrono::NaiveDate;
+use rusqlite::OptionalExtension;
 
-use super::{StoreError, Tx, date_column, enum_column};
-use crate::domain::{CaseState, DebtorType, HandoverStep};
+use super::{Balance, StoreError, Tx, date_column, enum_column};
+use crate::daily::{DayCase, DayChanges, FeeLetters, OpenInvoice};
+use crate::domain::{CaseState, Component, DebtorType, DocumentType, HandoverStep};
 
 /// An open case as the daily steps see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,56 +29,17 @@ pub struct StepCase {
     pub notice_sent: Option<NaiveDate>,
 }
 
-/// Which open cases to read.
-#[derive(Clone, Copy)]
-enum Which {
-    One(i64),
-    /// Ids after the first, at most the second many.
-    After(i64, u32),
-}
-
-/// A letter with what it says (SPEC §7's letter columns, amounts in minor units).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewLetter<'a> {
-    pub case_id: i64,
-    pub step: HandoverStep,
-    pub letter_date: NaiveDate,
-    pub account: &'a str,
-    pub principal_minor: i64,
-    pub interest_minor: i64,
-    pub interest_rate: &'a str,
-    pub interest_from: Option<NaiveDate>,
-    pub fees_minor: i64,
-    pub fee_charged_minor: i64,
-    pub collection_costs_minor: i64,
-    pub total_minor: i64,
-    pub deadline: NaiveDate,
-    pub event_id: i64,
-}
-
 fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
     text.map(|s| date_column(&s)).transpose()
 }
 
 impl Tx<'_> {
-    /// Up to `limit` cases not closed with ids after `after_id`, in case order: the daily
-    /// steps read the open cases a page at a time, so a million of them are never held at
-    /// once. (Taking a step changes only its own case, so reading the next page after the
-    /// steps of the last one sees what reading them all first would have seen.)
-    pub fn step_cases_after(&self, after_id: i64, limit: u32) -> Result<Vec<StepCase>, StoreError> {
-        self.query_step_cases(Which::After(after_id, limit))
-    }
-
     /// One case as the lifecycle sees it; `None` when it is closed (or does not exist).
     pub fn step_case(&self, case_id: i64) -> Result<Option<StepCase>, StoreError> {
-        Ok(self
-            .query_step_cases(Which::One(case_id))?
-            .into_iter()
-            .next())
-    }
-
-    fn query_step_cases(&self, which: Which) -> Result<Vec<StepCase>, StoreError> {
-        const COLUMNS: &str = "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline,
+        // By the primary key (one statement with `(?1 IS NULL OR c.id = ?1)` cannot use it:
+        // reading one case scanned every case — each status message paid for the whole table).
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline,
                     c.collection_since, c.heavy_fee_charged, c.creditor_id, d.debtor_type,
                     c.limitation_warned_on,
                     (SELECT MIN(i.due_date) FROM invoices i
@@ -86,128 +50,367 @@ impl Tx<'_> {
                      WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
-             WHERE c.state <> 'closed'";
-        // A statement per use, each by the primary key (one with `(?1 IS NULL OR c.id = ?1)`
-        // cannot use it: reading one case scanned every case — each status message paid for
-        // the whole table).
-        let (mut stmt, params): (_, Vec<Box<dyn rusqlite::ToSql>>) = match which {
-            Which::One(id) => (
-                self.tx
-                    .prepare_cached(&format!("{COLUMNS} AND c.id = ?1"))?,
-                vec![Box::new(id)],
-            ),
-            Which::After(after_id, limit) => (
-                self.tx
-                    .prepare_cached(&format!("{COLUMNS} AND c.id > ?1 ORDER BY c.id LIMIT ?2"))?,
-                vec![Box::new(after_id), Box::new(limit)],
-            ),
+             WHERE c.state <> 'closed' AND c.id = ?1",
+        )?;
+        Ok(stmt
+            .query_row([case_id], |r| {
+                Ok(StepCase {
+                    id: r.get(0)?,
+                    case_no: r.get(1)?,
+                    state: enum_column(&r.get::<_, String>(2)?)?,
+                    first_step: enum_column(&r.get::<_, String>(3)?)?,
+                    deadline: optional_date(r.get(4)?)?,
+                    collection_since: optional_date(r.get(5)?)?,
+                    heavy_fee_charged: r.get(6)?,
+                    creditor_id: r.get(7)?,
+                    debtor_type: enum_column(&r.get::<_, String>(8)?)?,
+                    limitation_warned_on: optional_date(r.get(9)?)?,
+                    oldest_open_due: optional_date(r.get(10)?)?,
+                    last_interruption: optional_date(r.get(11)?)?,
+                    notice_sent: optional_date(r.get(12)?)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// Up to `limit` cases not closed with ids after `after_id`, in case order, with what the
+    /// day's decisions need (`daily::DayCase`). The daily steps read the open cases a page at
+    /// a time, so a million of them are never held at once; taking a step changes only its own
+    /// case, so reading the next page after the last one's changes were written sees what
+    /// reading them all first would have seen.
+    ///
+    /// A few statements per page, each a range over the page's case ids in an index on
+    /// `case_id` (closed cases in the range are read and skipped): the cases with their debtor
+    /// type, their invoices, their postings (each case's balance per component and each
+    /// invoice's open principal are summed here), their fee-bearing letters and — only when
+    /// `needs_interruptions` holds for a case of the page — their payment and legal events. No
+    /// statement per case, no SQL sort or grouping.
+    pub fn day_cases_after(
+        &self,
+        after_id: i64,
+        limit: u32,
+        needs_interruptions: impl Fn(&DayCase) -> bool,
+    ) -> Result<Vec<DayCase>, StoreError> {
+        let mut cases = self.page_cases(after_id, limit)?;
+        let Some(last_id) = cases.last().map(|c| c.id) else {
+            return Ok(cases);
         };
-        let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-            Ok(StepCase {
+        let range = (after_id, last_id);
+        self.add_invoices(&mut cases, range)?;
+        self.add_postings(&mut cases, range)?;
+        self.add_fee_letters(&mut cases, range)?;
+        if cases.iter().any(needs_interruptions) {
+            self.add_interruptions(&mut cases, range)?;
+        }
+        Ok(cases)
+    }
+
+    fn page_cases(&self, after_id: i64, limit: u32) -> Result<Vec<DayCase>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline, c.step_date,
+                    c.collection_since, c.heavy_fee_charged, c.creditor_id, d.debtor_type,
+                    c.currency, c.limitation_warned_on
+             FROM cases c JOIN debtors d ON d.id = c.debtor_id
+             WHERE c.state <> 'closed' AND c.id > ?1 ORDER BY c.id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![after_id, limit], |r| {
+            Ok(DayCase {
                 id: r.get(0)?,
                 case_no: r.get(1)?,
-                state: enum_column(&r.get::<_, String>(2)?)?,
-                first_step: enum_column(&r.get::<_, String>(3)?)?,
-                deadline: optional_date(r.get(4)?)?,
-                collection_since: optional_date(r.get(5)?)?,
-                heavy_fee_charged: r.get(6)?,
-                creditor_id: r.get(7)?,
-                debtor_type: enum_column(&r.get::<_, String>(8)?)?,
-                limitation_warned_on: optional_date(r.get(9)?)?,
-                oldest_open_due: optional_date(r.get(10)?)?,
-                last_interruption: optional_date(r.get(11)?)?,
-                notice_sent: optional_date(r.get(12)?)?,
+                state: enum_column(text(r, 2)?)?,
+                first_step: enum_column(text(r, 3)?)?,
+                deadline: optional_date_ref(r, 4)?,
+                step_date: optional_date_ref(r, 5)?,
+                collection_since: optional_date_ref(r, 6)?,
+                heavy_fee_charged: r.get(7)?,
+                creditor_id: r.get(8)?,
+                debtor_type: enum_column(text(r, 9)?)?,
+                currency: r.get(10)?,
+                limitation_warned_on: optional_date_ref(r, 11)?,
+                last_interruption: None,
+                notice_sent: None,
+                open_invoices: Vec::new(),
+                balance: Balance::default(),
+                fee_letters: FeeLetters::default(),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Moves a case to a letter step with its deadline.
-    pub fn enter_step(
+    /// The creditor's notice date from any invoice, and the claims (not credit notes) as
+    /// candidates for interest; their open principal comes from the postings.
+    fn add_invoices(
         &self,
-        case_id: i64,
-        state: CaseState,
-        date: NaiveDate,
-        deadline: Option<NaiveDate>,
+        cases: &mut [DayCase],
+        (after, last): (i64, i64),
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE cases SET state = ?2, step_date = ?3, deadline = ?4 WHERE id = ?1",
-            )?
-            .execute(rusqlite::params![
-                case_id,
-                state.as_str(),
-                date.to_string(),
-                deadline.map(|d| d.to_string())
-            ])?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT case_id, id, invoice_no, document_type, due_date, interest_through,
+                    notice_sent_date
+             FROM invoices WHERE case_id > ?1 AND case_id <= ?2",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![after, last])?;
+        while let Some(r) = rows.next()? {
+            let Some(case) = case_at(cases, r.get(0)?) else {
+                continue;
+            };
+            let notice_sent = optional_date_ref(r, 6)?;
+            if notice_sent > case.notice_sent {
+                case.notice_sent = notice_sent;
+            }
+            if text(r, 3)? != DocumentType::Invoice.as_str() {
+                continue;
+            }
+            case.open_invoices.push(OpenInvoice {
+                id: r.get(1)?,
+                invoice_no: r.get(2)?,
+                due_date: date_column(text(r, 4)?)?,
+                interest_through: optional_date_ref(r, 5)?,
+                principal_open_minor: 0,
+            });
+        }
         Ok(())
     }
 
-    pub fn enter_collection(&self, case_id: i64, date: NaiveDate) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE cases SET state = 'collection', step_date = ?2, deadline = NULL,
-                     collection_since = ?2
-                 WHERE id = ?1",
-            )?
-            .execute(rusqlite::params![case_id, date.to_string()])?;
+    /// Each case's balance per component and each invoice's open principal, summed from the
+    /// postings; then only the invoices with principal open are kept, oldest due first. (A
+    /// posting naming an invoice is always on that invoice's case.)
+    fn add_postings(
+        &self,
+        cases: &mut [DayCase],
+        (after, last): (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT case_id, invoice_id, component, amount_minor
+             FROM postings WHERE case_id > ?1 AND case_id <= ?2",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![after, last])?;
+        while let Some(r) = rows.next()? {
+            let Some(case) = case_at(cases, r.get(0)?) else {
+                continue;
+            };
+            let component: Component = enum_column(text(r, 2)?)?;
+            let amount: i64 = r.get(3)?;
+            *case.balance.component_mut(component) += amount;
+            if component == Component::Principal
+                && let Some(invoice_id) = r.get::<_, Option<i64>>(1)?
+                && let Some(invoice) = case.open_invoices.iter_mut().find(|i| i.id == invoice_id)
+            {
+                invoice.principal_open_minor += amount;
+            }
+        }
+        for case in cases {
+            case.open_invoices.retain(|i| i.principal_open_minor > 0);
+            // Sorted here, not by `ORDER BY` (a sorter per page): a case has a few invoices.
+            case.open_invoices.sort_by_key(|i| (i.due_date, i.id));
+        }
         Ok(())
     }
 
-    pub fn set_heavy_fee_charged(&self, case_id: i64) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("UPDATE cases SET heavy_fee_charged = 1 WHERE id = ?1")?
-            .execute([case_id])?;
+    /// Letters that carried a fee, counted per step.
+    fn add_fee_letters(
+        &self,
+        cases: &mut [DayCase],
+        (after, last): (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT case_id, step FROM letters
+             WHERE case_id > ?1 AND case_id <= ?2 AND fee_charged_minor > 0",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![after, last])?;
+        while let Some(r) = rows.next()? {
+            if let Some(case) = case_at(cases, r.get(0)?) {
+                let step: HandoverStep = enum_column(text(r, 1)?)?;
+                case.fee_letters.count(step);
+            }
+        }
         Ok(())
     }
 
-    pub fn set_limitation_warned(&self, case_id: i64, date: NaiveDate) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("UPDATE cases SET limitation_warned_on = ?2 WHERE id = ?1")?
-            .execute(rusqlite::params![case_id, date.to_string()])?;
+    /// Payments and legal steps: what interrupts limitation.
+    fn add_interruptions(
+        &self,
+        cases: &mut [DayCase],
+        (after, last): (i64, i64),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT case_id, event_date FROM case_events
+             WHERE case_id > ?1 AND case_id <= ?2 AND kind IN ('payment', 'legal')",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![after, last])?;
+        while let Some(r) = rows.next()? {
+            if let Some(case) = case_at(cases, r.get(0)?) {
+                let date = Some(date_column(text(r, 1)?)?);
+                if date > case.last_interruption {
+                    case.last_interruption = date;
+                }
+            }
+        }
         Ok(())
     }
 
-    /// How many letters of a step on this case carried a fee.
-    pub fn fee_letters(&self, case_id: i64, step: HandoverStep) -> Result<u32, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "SELECT COUNT(*) FROM letters
-                 WHERE case_id = ?1 AND step = ?2 AND fee_charged_minor > 0",
-            )?
-            .query_row(rusqlite::params![case_id, step.as_str()], |r| r.get(0))?)
+    /// Writes a page of the day's changes in bulk, in the order they are listed: events with
+    /// ids counted on from the largest there is (what SQLite would give them one at a time, so
+    /// the ids are the same as ever), then the postings and letters naming them, the cases'
+    /// clocks (one statement per case) and how far interest is posted. Nothing written is read
+    /// back.
+    pub fn write_day_changes(&self, changes: &DayChanges<'_>) -> Result<(), StoreError> {
+        if changes.events.is_empty()
+            && changes.cases.is_empty()
+            && changes.interest_through.is_empty()
+        {
+            return Ok(());
+        }
+        let date = IsoDate::new(changes.date);
+        // Ids are taken, not returned: a multi-row INSERT … RETURNING gives no promise about
+        // the order of its rows, and the write lock is held, so nobody else takes one.
+        let first_event = self.next_id("SELECT COALESCE(MAX(id), 0) + 1 FROM case_events")?;
+        self.insert_day_events(changes, &date, first_event)?;
+        self.insert_day_postings(changes, &date, first_event)?;
+        self.insert_day_letters(changes, &date, first_event)?;
+        self.update_day_cases(changes)?;
+        self.update_interest_through(changes, &date)?;
+        Ok(())
     }
 
-    /// Records a letter, with the debtor's address and the case reference as they are now.
-    pub fn insert_letter(&self, l: &NewLetter<'_>) -> Result<i64, StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO letters (case_id, step, letter_date, debtor_name, address, postcode,
-                     city, country, reference, account, currency, principal_minor, interest_minor,
-                     interest_rate, interest_from, fees_minor, fee_charged_minor,
-                     collection_costs_minor, total_minor, deadline, event_id)
-                 SELECT c.id, ?2, ?3, d.name, d.address, d.postcode, d.city, d.country,
-                        c.reference, ?4, c.currency, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
-                 FROM cases c JOIN debtors d ON d.id = c.debtor_id WHERE c.id = ?1",
-            )?
-            .execute(rusqlite::params![
-                l.case_id,
-                l.step.as_str(),
-                l.letter_date.to_string(),
-                l.account,
-                l.principal_minor,
-                l.interest_minor,
-                l.interest_rate,
-                l.interest_from.map(|d| d.to_string()),
-                l.fees_minor,
-                l.fee_charged_minor,
-                l.collection_costs_minor,
-                l.total_minor,
-                l.deadline.to_string(),
-                l.event_id,
-            ])?;
-        Ok(self.tx.last_insert_rowid())
+    fn next_id(&self, sql: &str) -> Result<i64, StoreError> {
+        Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+    }
+
+    fn insert_day_events(
+        &self,
+        changes: &DayChanges<'_>,
+        date: &IsoDate,
+        first_event: i64,
+    ) -> Result<(), StoreError> {
+        bulk(
+            &self.tx,
+            "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
+                 state, detail, file_id) VALUES ",
+            "(#, #, ?1, #, NULL, #, #, #, NULL)",
+            "",
+            date,
+            changes.events.iter().enumerate(),
+            |stmt, at, (index, e)| {
+                stmt.raw_bind_parameter(at, first_event + index as i64)?;
+                stmt.raw_bind_parameter(at + 1, e.case_id)?;
+                stmt.raw_bind_parameter(at + 2, e.kind.as_str())?;
+                stmt.raw_bind_parameter(at + 3, e.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, e.state.as_str())?;
+                stmt.raw_bind_parameter(at + 5, e.detail.as_str())?;
+                Ok(())
+            },
+        )
+    }
+
+    fn insert_day_postings(
+        &self,
+        changes: &DayChanges<'_>,
+        date: &IsoDate,
+        first_event: i64,
+    ) -> Result<(), StoreError> {
+        bulk(
+            &self.tx,
+            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
+                 event_id) VALUES ",
+            "(#, #, ?1, #, #, #)",
+            "",
+            date,
+            changes.postings.iter(),
+            |stmt, at, p| {
+                stmt.raw_bind_parameter(at, p.case_id)?;
+                stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
+                stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
+                stmt.raw_bind_parameter(at + 3, p.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, first_event + p.event as i64)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// The debtor's address and the case reference as they are now come from the store (they
+    /// are not the day's decision), joined to the letters' values. The letters get their ids
+    /// explicitly, so the order the join yields them in does not matter.
+    fn insert_day_letters(
+        &self,
+        changes: &DayChanges<'_>,
+        date: &IsoDate,
+        first_event: i64,
+    ) -> Result<(), StoreError> {
+        if changes.letters.is_empty() {
+            return Ok(());
+        }
+        let first_letter = self.next_id("SELECT COALESCE(MAX(id), 0) + 1 FROM letters")?;
+        bulk(
+            &self.tx,
+            "INSERT INTO letters (id, case_id, step, letter_date, debtor_name, address, postcode,
+                 city, country, reference, account, currency, principal_minor, interest_minor,
+                 interest_rate, interest_from, fees_minor, fee_charged_minor,
+                 collection_costs_minor, total_minor, deadline, event_id)
+             SELECT v.column1, c.id, v.column3, ?1, d.name, d.address, d.postcode, d.city,
+                    d.country, c.reference, v.column4, c.currency, v.column5, v.column6,
+                    v.column7, v.column8, v.column9, v.column10, v.column11, v.column12,
+                    v.column13, v.column14
+             FROM (VALUES ",
+            "(#, #, #, #, #, #, #, #, #, #, #, #, #, #)",
+            ") AS v JOIN cases c ON c.id = v.column2 JOIN debtors d ON d.id = c.debtor_id",
+            date,
+            changes.letters.iter().enumerate(),
+            |stmt, at, (index, l)| {
+                stmt.raw_bind_parameter(at, first_letter + index as i64)?;
+                stmt.raw_bind_parameter(at + 1, l.case_id)?;
+                stmt.raw_bind_parameter(at + 2, l.step.as_str())?;
+                stmt.raw_bind_parameter(at + 3, l.account)?;
+                stmt.raw_bind_parameter(at + 4, l.principal_minor)?;
+                stmt.raw_bind_parameter(at + 5, l.interest_minor)?;
+                stmt.raw_bind_parameter(at + 6, l.interest_rate.as_str())?;
+                stmt.raw_bind_parameter(at + 7, l.interest_from.map(IsoDate::new))?;
+                stmt.raw_bind_parameter(at + 8, l.fees_minor)?;
+                stmt.raw_bind_parameter(at + 9, l.fee_charged_minor)?;
+                stmt.raw_bind_parameter(at + 10, l.collection_costs_minor)?;
+                stmt.raw_bind_parameter(at + 11, l.total_minor)?;
+                stmt.raw_bind_parameter(at + 12, IsoDate::new(l.deadline))?;
+                stmt.raw_bind_parameter(at + 13, first_event + l.event as i64)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// One statement per case that changed, with every clock column the steps set.
+    fn update_day_cases(&self, changes: &DayChanges<'_>) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "UPDATE cases SET state = ?2, step_date = ?3, deadline = ?4, collection_since = ?5,
+                 heavy_fee_charged = ?6, limitation_warned_on = ?7
+             WHERE id = ?1",
+        )?;
+        for c in &changes.cases {
+            stmt.raw_bind_parameter(1, c.case_id)?;
+            stmt.raw_bind_parameter(2, c.state.as_str())?;
+            stmt.raw_bind_parameter(3, c.step_date.map(IsoDate::new))?;
+            stmt.raw_bind_parameter(4, c.deadline.map(IsoDate::new))?;
+            stmt.raw_bind_parameter(5, c.collection_since.map(IsoDate::new))?;
+            stmt.raw_bind_parameter(6, c.heavy_fee_charged)?;
+            stmt.raw_bind_parameter(7, c.limitation_warned_on.map(IsoDate::new))?;
+            stmt.raw_execute()?;
+        }
+        Ok(())
+    }
+
+    /// Every invoice is posted through the same date: one statement per chunk of ids.
+    fn update_interest_through(
+        &self,
+        changes: &DayChanges<'_>,
+        date: &IsoDate,
+    ) -> Result<(), StoreError> {
+        bulk(
+            &self.tx,
+            "UPDATE invoices SET interest_through = ?1 WHERE id IN (",
+            "#",
+            ")",
+            date,
+            changes.interest_through.iter(),
+            |stmt, at, id| stmt.raw_bind_parameter(at, id),
+        )
     }
 }
 
@@ -361,5 +564,184 @@ impl Tx<'_> {
                  AND pause_until <= ?1 ORDER BY id",
             )?,
         ))
+    }
+}
+
+/// Rows per multi-row statement, largest first: a page's rows go in statements of 256, the
+/// rest in statements of 16 and then one at a time, so there are three cached statements per
+/// kind and never one prepared for an odd size. (256 rows of the widest kind, a letter, bind
+/// 3 585 values, well under SQLite's 32 766.)
+const CHUNK_SIZES: [usize; 3] = [256, 16, 1];
+
+/// `head`, `n` copies of `row` separated by commas, then `tail`; each `#` in `row` becomes the
+/// next numbered parameter from `?2` on (`?1` is the date every row shares).
+fn multi_row_sql(head: &str, row: &str, tail: &str, n: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + n * (row.len() * 2 + 2) + tail.len());
+    sql.push_str(head);
+    let mut next = 2;
+    for i in 0..n {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        for (j, part) in row.split('#').enumerate() {
+            if j > 0 {
+                use std::fmt::Write;
+                // Writing to a String cannot fail.
+                let _ = write!(sql, "?{next}");
+                next += 1;
+            }
+            sql.push_str(part);
+        }
+    }
+    sql.push_str(tail);
+    sql
+}
+
+/// Writes `rows` with multi-row statements (`head`, the rows from `row`, `tail`; see
+/// [`multi_row_sql`]): `date` is bound once as `?1`, `bind` binds one row's values from the
+/// given parameter number on.
+fn bulk<T>(
+    tx: &rusqlite::Transaction<'_>,
+    head: &str,
+    row: &str,
+    tail: &str,
+    date: &IsoDate,
+    mut rows: impl ExactSizeIterator<Item = T>,
+    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, T) -> rusqlite::Result<()>,
+) -> Result<(), StoreError> {
+    let per_row = row.matches('#').count();
+    for size in CHUNK_SIZES {
+        if rows.len() < size {
+            continue;
+        }
+        // Built once per size and call, not per statement: the text of 256 rows is long.
+        let sql = multi_row_sql(head, row, tail, size);
+        while rows.len() >= size {
+            let mut stmt = tx.prepare_cached(&sql)?;
+            stmt.raw_bind_parameter(1, date)?;
+            for (i, item) in rows.by_ref().take(size).enumerate() {
+                bind(&mut stmt, 2 + i * per_row, item)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
+}
+
+/// A date as the store writes it (`YYYY-MM-DD`), formatted without going through `Display`
+/// (a few million dates are bound in a daily run); years outside 0–9999 take chrono's form.
+struct IsoDate(IsoText);
+
+enum IsoText {
+    Short([u8; 10]),
+    Other(String),
+}
+
+impl IsoDate {
+    fn new(date: NaiveDate) -> IsoDate {
+        use chrono::Datelike;
+        let year = date.year();
+        if !(0..=9999).contains(&year) {
+            return IsoDate(IsoText::Other(date.to_string()));
+        }
+        let digit = |n: u32| b'0' + (n % 10) as u8;
+        let (y, m, d) = (year as u32, date.month(), date.day());
+        IsoDate(IsoText::Short([
+            digit(y / 1000),
+            digit(y / 100),
+            digit(y / 10),
+            digit(y),
+            b'-',
+            digit(m / 10),
+            digit(m),
+            b'-',
+            digit(d / 10),
+            digit(d),
+        ]))
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only ASCII digits and dashes were written.
+            IsoText::Short(bytes) => std::str::from_utf8(bytes).unwrap_or_default(),
+            IsoText::Other(text) => text,
+        }
+    }
+}
+
+impl rusqlite::ToSql for IsoDate {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(
+            rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
+        ))
+    }
+}
+
+/// The page's case with this id; `None` for a closed case in the page's range of ids.
+fn case_at(cases: &mut [DayCase], id: i64) -> Option<&mut DayCase> {
+    cases
+        .binary_search_by_key(&id, |c| c.id)
+        .ok()
+        .map(|at| &mut cases[at])
+}
+
+/// A text column, read without copying it.
+fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
+    Ok(r.get_ref(idx)?.as_str()?)
+}
+
+/// A nullable date column, read without copying its text.
+fn optional_date_ref(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    match r.get_ref(idx)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        value => date_column(value.as_str()?).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_statements_number_their_parameters_after_the_shared_date() {
+        assert_eq!(
+            multi_row_sql("INSERT INTO t VALUES ", "(#, ?1, #)", "", 2),
+            "INSERT INTO t VALUES (?2, ?1, ?3), (?4, ?1, ?5)"
+        );
+        assert_eq!(
+            multi_row_sql("WHERE id IN (", "#", ")", 3),
+            "WHERE id IN (?2, ?3, ?4)"
+        );
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_writes_them() {
+        for (y, m, d) in [
+            (2026, 10, 1),
+            (1, 1, 1),
+            (0, 12, 31),
+            (9999, 2, 28),
+            (10000, 1, 1),
+            (-5, 3, 4),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(IsoDate::new(date).as_str(), date.to_string());
+            assert_eq!(date_column(&date.to_string()).unwrap(), date);
+        }
+        // The shortcut for `YYYY-MM-DD` answers as chrono's parser does, errors included.
+        for text in [
+            "2026-02-30",
+            "2026-1-05",
+            "2026-01-5",
+            "+12345-01-01",
+            "abcd-ef-gh",
+            "",
+        ] {
+            assert_eq!(
+                date_column(text).ok(),
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+                "{text}"
+            );
+        }
     }
 }
