@@ -114,9 +114,30 @@ pub fn from_minor(minor: i64) -> Decimal {
 /// Formats minor units with two decimals and the given decimal separator, no grouping
 /// (outbound files are read by programs): `-1234.5` → `-1234,50`.
 pub fn format_minor(minor: i64, decimal_separator: char) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
+    // Digits written by hand rather than with `format!`: a status or letters file formats
+    // five or six amounts per row, millions of rows a day (issue 14, BENCHMARKS.md).
     let abs = minor.unsigned_abs();
-    format!("{sign}{}{decimal_separator}{:02}", abs / 100, abs % 100)
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut whole = abs / 100;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(digits.len() - at + 8);
+    if minor < 0 {
+        out.push('-');
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push(decimal_separator);
+    let cents = abs % 100;
+    out.push(char::from(b'0' + (cents / 10) as u8));
+    out.push(char::from(b'0' + (cents % 10) as u8));
+    out
 }
 
 #[cfg(test)]
@@ -196,12 +217,30 @@ mod tests {
         assert_eq!(format_minor(5, '.'), "0.05");
     }
 
+    #[test]
+    fn formatting_edges() {
+        assert_eq!(format_minor(0, ','), "0,00");
+        assert_eq!(format_minor(-5, '.'), "-0.05");
+        assert_eq!(format_minor(100, '.'), "1.00");
+        assert_eq!(format_minor(-100, ','), "-1,00");
+        assert_eq!(format_minor(i64::MIN, '.'), "-92233720368547758.08");
+        assert_eq!(format_minor(i64::MAX, '.'), "92233720368547758.07");
+    }
+
     proptest! {
         #[test]
         fn formatting_and_parsing_round_trip(minor in -9_999_999_999_999_i64..9_999_999_999_999_i64) {
             let text = format_minor(minor, ',');
             let parsed = parse_amount(&text, ',').unwrap();
             prop_assert_eq!(to_minor(parsed), Some(minor));
+        }
+
+        #[test]
+        fn formatting_by_hand_is_what_format_gave(minor in any::<i64>(), separator in prop::sample::select(vec!['.', ','])) {
+            let abs = minor.unsigned_abs();
+            let sign = if minor < 0 { "-" } else { "" };
+            let expected = format!("{sign}{}{separator}{:02}", abs / 100, abs % 100);
+            prop_assert_eq!(format_minor(minor, separator), expected);
         }
 
         #[test]

@@ -1,8 +1,31 @@
 //! What the outbound status and letters files read: events and letters not yet reported,
-//! streamed a row at a time.
+//! streamed a page at a time.
+
+use std::collections::HashMap;
 
 use super::{Balance, StoreError, Tx};
 use crate::domain::Component;
+
+/// Status rows handed on per page: their open amounts are read together.
+const STATUS_PAGE: usize = 4096;
+
+/// A case's postings as (event, component, amount), in no particular order.
+type CasePostings = Vec<(i64, Component, i64)>;
+
+/// Cases whose postings one statement reads.
+const CASES_PER_READ: usize = 256;
+
+/// What was open on a case once event `event_id`'s postings were made: the sum of the case's
+/// postings of that event and the ones before it, by component.
+fn open_after(postings: &[(i64, Component, i64)], event_id: i64) -> Balance {
+    let mut open = Balance::default();
+    for &(event, component, amount) in postings {
+        if event <= event_id {
+            *open.component_mut(component) += amount;
+        }
+    }
+    open
+}
 
 /// One row of a status file (SPEC §7), amounts in minor units, open amounts as they were just
 /// after the event.
@@ -51,7 +74,7 @@ pub struct LetterRow {
 
 impl Tx<'_> {
     /// Events after `after_id` of cases of `creditors`, in event order, handed to `each` one
-    /// at a time (a status file may have a million rows; none is kept).
+    /// at a time (a status file may have a million rows; a page of them is kept).
     pub fn for_each_status_row(
         &self,
         creditors: &[String],
@@ -77,45 +100,94 @@ impl Tx<'_> {
         ))?;
         let mut params: Vec<&dyn rusqlite::ToSql> = vec![&after_id];
         params.extend(creditors.iter().map(|c| c as &dyn rusqlite::ToSql));
-        // What was open on the case once the event's postings were made: one pass over the
-        // case's postings in `postings_case` order (three correlated sums in the query above
-        // cost three index searches per event — a fifth of a daily run of a million notices).
-        let mut open_after = self.tx.prepare_cached(
-            "SELECT component, SUM(amount_minor) FROM postings
-             WHERE case_id = ?1 AND event_id <= ?2 GROUP BY component",
-        )?;
         let mut rows = stmt.query(params.as_slice())?;
+        // Rows are handed on a page at a time: the open amounts of a page's events come from
+        // one read of its cases' postings (`open_after`), not from a statement per event
+        // (issue 14, BENCHMARKS.md).
+        let mut page: Vec<(i64, StatusRow)> = Vec::with_capacity(STATUS_PAGE);
         while let Some(r) = rows.next()? {
-            let event_id: i64 = r.get(0)?;
-            let case_id: i64 = r.get(8)?;
-            let mut open = Balance::default();
-            let mut sums = open_after.query((case_id, event_id))?;
-            while let Some(sum) = sums.next()? {
-                let component: Component =
-                    super::enum_column(sum.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
-                *open.component_mut(component) += sum.get::<_, i64>(1)?;
+            page.push((
+                r.get(8)?,
+                StatusRow {
+                    event_id: r.get(0)?,
+                    event_date: r.get(1)?,
+                    creditor_id: r.get(2)?,
+                    case_no: r.get(3)?,
+                    invoice_no: r.get(4)?,
+                    event: r.get(5)?,
+                    state: r.get(6)?,
+                    amount_minor: r.get(7)?,
+                    principal_open: 0,
+                    interest_open: 0,
+                    fees_open: 0,
+                    total_open: 0,
+                    deadline: r.get(9)?,
+                    reason: r.get(10)?,
+                },
+            ));
+            if page.len() == STATUS_PAGE {
+                self.status_page(&mut page, &mut each)?;
             }
-            // The status file shows fees and collection costs as one column.
-            let (principal, interest) = (open.principal, open.interest);
-            let fees = open.fees + open.collection_costs;
-            each(&StatusRow {
-                event_id,
-                event_date: r.get(1)?,
-                creditor_id: r.get(2)?,
-                case_no: r.get(3)?,
-                invoice_no: r.get(4)?,
-                event: r.get(5)?,
-                state: r.get(6)?,
-                amount_minor: r.get(7)?,
-                principal_open: principal,
-                interest_open: interest,
-                fees_open: fees,
-                total_open: principal + interest + fees,
-                deadline: r.get(9)?,
-                reason: r.get(10)?,
-            })?;
         }
+        self.status_page(&mut page, &mut each)
+    }
+
+    /// Fills in the open amounts of a page of status rows (in event order, with their case
+    /// ids), hands them to `each` and empties the page.
+    fn status_page(
+        &self,
+        page: &mut Vec<(i64, StatusRow)>,
+        each: &mut impl FnMut(&StatusRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut cases: Vec<i64> = page.iter().map(|(case_id, _)| *case_id).collect();
+        cases.sort_unstable();
+        cases.dedup();
+        let postings = self.case_postings(&cases)?;
+        for (case_id, row) in page.iter_mut() {
+            let open = open_after(
+                postings.get(case_id).map_or(&[][..], Vec::as_slice),
+                row.event_id,
+            );
+            // The status file shows fees and collection costs as one column.
+            row.principal_open = open.principal;
+            row.interest_open = open.interest;
+            row.fees_open = open.fees + open.collection_costs;
+            row.total_open = row.principal_open + row.interest_open + row.fees_open;
+            each(row)?;
+        }
+        page.clear();
         Ok(())
+    }
+
+    /// Every posting of `cases` (sorted, distinct) as (event, component, amount), by case: one
+    /// statement per [`CASES_PER_READ`] cases, the last list padded with its last id (`IN`
+    /// ignores repeats), so one cached statement serves every read.
+    fn case_postings(&self, cases: &[i64]) -> Result<HashMap<i64, CasePostings>, StoreError> {
+        let list = (1..=CASES_PER_READ)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT case_id, event_id, component, amount_minor FROM postings
+             WHERE case_id IN ({list})"
+        ))?;
+        let mut postings: HashMap<i64, CasePostings> = HashMap::new();
+        for chunk in cases.chunks(CASES_PER_READ) {
+            let last = chunk[chunk.len() - 1];
+            let ids: Vec<i64> = (0..CASES_PER_READ)
+                .map(|i| chunk.get(i).copied().unwrap_or(last))
+                .collect();
+            let mut rows = stmt.query(rusqlite::params_from_iter(&ids))?;
+            while let Some(r) = rows.next()? {
+                let component: Component =
+                    super::enum_column(r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?)?;
+                postings
+                    .entry(r.get(0)?)
+                    .or_default()
+                    .push((r.get(1)?, component, r.get(3)?));
+            }
+        }
+        Ok(postings)
     }
 
     /// Letters after `after_id`, in order, handed to `each` one at a time.
