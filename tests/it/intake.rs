@@ -216,7 +216,7 @@ fn the_daemon_takes_dropped_files_and_stops_cleanly_on_sigterm() {
 fn a_second_daemon_or_process_on_the_same_workspace_is_refused() {
     let ws = Workspace::new();
     let daemon = Daemon::start(&ws);
-    let pid = daemon.0.id();
+    let pid = daemon.id();
     for args in [&["run"][..], &["process"][..]] {
         let out = ws.run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");

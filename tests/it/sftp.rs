@@ -348,7 +348,7 @@ fn without_a_lease_the_daemon_sees_the_writer_through_inotify() {
     wait_for(|| {
         std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
     });
-    let daemon = Daemon(child);
+    let daemon = Daemon::adopt(child);
     // A first file through, so the daemon is past its start and watching (a file written
     // before the watcher starts has no events, and is judged by the clock alone).
     wait_for(|| ws.var().join("inbox/nordlys").is_dir());

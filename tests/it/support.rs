@@ -210,49 +210,79 @@ pub fn receipt_rows(text: &str) -> Vec<BTreeMap<String, String>> {
         .collect()
 }
 
-/// A running daemon, stopped with SIGTERM when dropped.
-pub struct Daemon(pub Child);
+/// A running daemon, stopped with SIGTERM when dropped. Its log goes to a file beside the
+/// workspace (a pipe nobody reads would block the daemon once full), and a failing test shows
+/// it.
+pub struct Daemon {
+    child: Child,
+    log: Option<PathBuf>,
+}
 
 impl Daemon {
     pub fn start(ws: &Workspace) -> Daemon {
+        let log = ws.dir.path().join("daemon.log");
         let child = ws
             .command()
             .arg("run")
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let lock = ws.var().join("kravflyt.lock");
         wait_for(|| {
             std::fs::read_to_string(&lock).is_ok_and(|pid| pid.trim() == child.id().to_string())
         });
-        Daemon(child)
+        Daemon {
+            child,
+            log: Some(log),
+        }
+    }
+
+    /// The daemon's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A daemon started some other way (as another account, say).
+    pub fn adopt(child: Child) -> Daemon {
+        Daemon { child, log: None }
     }
 
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.0.id().to_string();
+        let pid = self.child.id().to_string();
         std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .unwrap();
-        let status = self.0.wait().unwrap();
-        std::mem::forget(self);
+        let status = self.child.wait().unwrap();
+        self.log = None;
         status
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking()
+            && let Some(log) = &self.log
+        {
+            eprintln!(
+                "the daemon's log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
     }
 }
 
+/// Waits until `condition` holds. The limit guards against a hang, not a slow machine: a
+/// loaded CI machine may take seconds where a quiet one takes milliseconds.
+#[track_caller]
 pub fn wait_for(mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
     while !condition() {
         assert!(
-            start.elapsed() < Duration::from_secs(20),
+            start.elapsed() < Duration::from_secs(60),
             "timed out waiting"
         );
         std::thread::sleep(Duration::from_millis(50));
