@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::support::{BIN, Daemon, Workspace, wait_for};
-use crate::uploads::{StalledWriter, assert_applied_whole, invoices_named};
+use crate::uploads::{StalledWriter, assert_applied_whole, invoices_named, writer_detection};
 
 const ACCOUNT: &str = "kravflyt-sftp";
 
@@ -240,15 +240,7 @@ fn sftp_uploads_slow_or_through_a_temporary_name_are_applied_whole_and_once() {
                 &["-l", "48", "-B", "1024"],
             )
         });
-        wait_for(|| {
-            let status: serde_json::Value =
-                serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
-            status["writer_detection"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|w| w["sender"] == "nordlys" && w["held_open"] == 1)
-        });
+        wait_for(|| writer_detection(&ws, "nordlys")["held_open"] == 1);
         upload.join().unwrap()
     });
     assert!(
@@ -300,14 +292,8 @@ fn sftp_uploads_slow_or_through_a_temporary_name_are_applied_whole_and_once() {
     );
     assert!(ws.names_under("inbox").is_empty());
     assert!(ws.names_under("work").is_empty());
-    let status: serde_json::Value = serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
-    let nordlys = status["writer_detection"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|w| w["sender"] == "nordlys")
-        .unwrap();
-    assert_eq!(nordlys["method"], "lease", "{status}");
+    let nordlys = writer_detection(&ws, "nordlys");
+    assert_eq!(nordlys["method"], "lease", "{nordlys}");
 }
 
 /// Where the kernel refuses kravflyt a lease — the daemon runs as an account that neither owns
@@ -365,17 +351,7 @@ fn without_a_lease_the_daemon_sees_the_writer_through_inotify() {
     // Cut at a line end: by the clock and by its last byte the half looks finished.
     let cut = content[..content.len() / 2].rfind('\n').unwrap() + 1;
     let writer = StalledWriter::start(&target, content.as_bytes(), cut);
-    let detection = || -> serde_json::Value {
-        let status: serde_json::Value =
-            serde_json::from_str(&ws.ok(&["status", "--json"])).unwrap();
-        status["writer_detection"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["sender"] == "nordlys")
-            .cloned()
-            .unwrap_or_default()
-    };
+    let detection = || writer_detection(&ws, "nordlys");
     wait_for(|| detection()["held_open"] == 1);
     let seen = detection();
     assert_eq!(seen["method"], "inotify", "{seen}");
