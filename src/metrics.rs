@@ -155,7 +155,7 @@ pub fn oldest_waiting(
                     }
                     let since = match first_seen.get(&(sender.id.as_str(), name.as_str())) {
                         Some(at) => *at,
-                        None => changed_at(&meta)?,
+                        None => DateTime::<Utc>::from(crate::intake::writers::changed_at(&meta)),
                     };
                     Some(since)
                 })
@@ -164,20 +164,6 @@ pub fn oldest_waiting(
             (sender.id.clone(), age)
         })
         .collect()
-}
-
-/// When a file's inode last changed (its arrival, for a file that was renamed or written
-/// into the inbox).
-fn changed_at(meta: &std::fs::Metadata) -> Option<DateTime<Utc>> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        DateTime::from_timestamp(meta.ctime(), meta.ctime_nsec().clamp(0, 999_999_999) as u32)
-    }
-    #[cfg(not(unix))]
-    {
-        meta.modified().ok().map(DateTime::<Utc>::from)
-    }
 }
 
 /// A sample's value. Whole numbers only: money is integer minor units everywhere in

@@ -87,9 +87,6 @@ pub struct Pass {
     pub outcomes: Vec<FileOutcome>,
     /// One line per failed file: `sender/name: error`.
     pub failures: Vec<String>,
-    /// Files put back in their inbox because they changed while they were read
-    /// (`sender/name: why`); nothing of them was applied.
-    pub put_back: Vec<String>,
     /// Files still waiting in the inboxes.
     pub scan: intake::Scan,
 }
@@ -114,9 +111,8 @@ impl Pass {
         }
         match engine.process_claimed(claimed, business_date) {
             Ok(Processed::Committed(committed)) => batch.files.push(committed),
-            Ok(Processed::PutBack { reason }) => self
-                .put_back
-                .push(format!("{}/{}: {reason}", claimed.sender, claimed.name)),
+            // Back in its inbox, waiting like any other file; `put_back` logged why.
+            Ok(Processed::PutBack) => {}
             Err(e) => self.fail(&claimed.sender, &claimed.name, &e),
         }
     }
@@ -184,7 +180,7 @@ enum Processed {
     Committed(Committed),
     /// Rolled back because the file changed while it was read (or a writer had it open): it is
     /// back in its inbox, untouched, and is taken again once its writer is done.
-    PutBack { reason: String },
+    PutBack,
 }
 
 /// What identifies the bytes of an open file: the inode and what any write changes. `ctime`
@@ -662,7 +658,7 @@ impl Engine {
         let target = inbox.join(&claimed.name);
         if fs::symlink_metadata(&target).is_ok() {
             tracing::warn!(sender = %claimed.sender, file = %claimed.name, reason = %reason, "the file changed while it was read and nothing of it was applied; a new file of the same name is in the inbox, so this one stays in work/ until the next recovery");
-            return Ok(Processed::PutBack { reason });
+            return Ok(Processed::PutBack);
         }
         fs::rename(&claimed.path, &target).map_err(io("cannot put back", &target))?;
         outbox::sync_dir(&inbox).map_err(io("cannot sync", &inbox))?;
@@ -670,7 +666,7 @@ impl Engine {
         tx.forget_sighting(&claimed.sender, &claimed.name)?;
         tx.commit()?;
         tracing::warn!(sender = %claimed.sender, file = %claimed.name, reason = %reason, "the file changed while it was read: nothing of it was applied, and it is back in the inbox, to be taken once its writer is done");
-        Ok(Processed::PutBack { reason })
+        Ok(Processed::PutBack)
     }
 
     /// Moves a committed file to its destination and makes the move durable (recovery).

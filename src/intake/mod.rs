@@ -52,8 +52,6 @@ pub struct Scan {
     pub ready: Vec<ReadyFile>,
     /// Files seen but not ready yet.
     pub waiting: usize,
-    /// Of those, files another process holds open for writing.
-    pub held_open: usize,
     /// The earliest moment a waiting file may become ready (quiet period or stale deadline).
     pub next_change: Option<DateTime<Utc>>,
 }
@@ -197,7 +195,6 @@ pub fn scan(
                     tracing::warn!(sender = %sender.id, file = %name, open_since = %since.to_rfc3339(), "an upload has been held open for writing longer than stale_after; kravflyt keeps waiting for the writer to close it (if the uploading program hangs, end its session)");
                 }
                 result.waiting += 1;
-                result.held_open += 1;
                 result.next_change =
                     earliest(result.next_change, now + chrono_duration(WRITER_RECHECK));
                 continue;

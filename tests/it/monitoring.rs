@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::Workspace;
+use crate::support::{Workspace, wait_for};
 
 const HEADER: &str = "creditor_id;invoice_no;customer_no;debtor_type;debtor_name;address;postcode;city;issue_date;due_date;currency;amount";
 
@@ -23,17 +23,6 @@ fn invoices(rows: &[(&str, &str)]) -> String {
         ));
     }
     out
-}
-
-fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,7 +155,8 @@ impl Daemon {
             addr,
             _log: log,
         };
-        wait_for("/healthz to answer", || {
+        // Wait for /healthz to answer.
+        wait_for(|| {
             daemon
                 .get("/healthz")
                 .is_ok_and(|(status, _)| status == 200)
@@ -271,9 +261,8 @@ fn metrics_move_when_a_file_is_processed_and_carry_no_personal_data() {
         "f.csv",
         invoices(&[("104511", "1 499,00"), ("104512", "250,00")]),
     );
-    wait_for("kravflyt_files_total to move", || {
-        daemon.metrics().value(accepted) == 1.0
-    });
+    // Wait for kravflyt_files_total to move.
+    wait_for(|| daemon.metrics().value(accepted) == 1.0);
     let after = daemon.metrics();
     assert_eq!(
         after.value(r#"kravflyt_records_total{sender="nordlys",outcome="accepted"}"#),
@@ -381,9 +370,8 @@ fn healthz_and_readyz_say_what_is_wrong_and_unknown_paths_are_404() {
     std::fs::write(&elsewhere, invoices(&[("1", "10,00")])).unwrap();
     let inbox_file = ws.var().join("inbox/bank/linked.csv");
     std::fs::hard_link(&elsewhere, &inbox_file).unwrap();
-    wait_for("/readyz to notice the waiting file", || {
-        daemon.json("/readyz").0 == 503
-    });
+    // Wait for /readyz to notice the waiting file.
+    wait_for(|| daemon.json("/readyz").0 == 503);
     let (_, ready) = daemon.json("/readyz");
     assert_eq!(ready["failed"][0]["check"], "waiting", "{ready:#}");
     assert_eq!(ready["failed"][0]["subject"], "inbox/bank");
@@ -398,9 +386,8 @@ fn healthz_and_readyz_say_what_is_wrong_and_unknown_paths_are_404() {
             >= 2.0
     );
     std::fs::remove_file(&inbox_file).unwrap();
-    wait_for("/readyz to be ready again", || {
-        daemon.json("/readyz").0 == 200
-    });
+    // Wait for /readyz to be ready again.
+    wait_for(|| daemon.json("/readyz").0 == 200);
 
     let (status, missing) = daemon.json("/nothing-here");
     assert_eq!(status, 404);
@@ -487,7 +474,8 @@ fn malformed_and_oversized_requests_get_an_error_and_the_server_keeps_serving() 
     let idle: Vec<TcpStream> = (0..100)
         .filter_map(|_| TcpStream::connect(addr).ok())
         .collect();
-    wait_for("a scrape beside 100 idle connections", || {
+    // Wait for a scrape beside 100 idle connections.
+    wait_for(|| {
         daemon
             .get("/metrics")
             .is_ok_and(|(status, _)| status == 200)
@@ -515,7 +503,8 @@ fn the_daemon_tells_systemd_it_is_ready_and_pings_its_watchdog() {
     );
     let mut seen = Vec::new();
     let mut buf = [0u8; 512];
-    wait_for("READY=1 and two WATCHDOG=1", || {
+    // Wait for READY=1 and two WATCHDOG=1.
+    wait_for(|| {
         if let Ok(n) = socket.recv(&mut buf) {
             seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
         }
