@@ -40,6 +40,18 @@ pub enum RecordOutcome {
     Rejected(Diagnostic),
 }
 
+/// Applies a chunk of invoice and credit note rows in file order; one outcome per record.
+pub fn apply_invoice_chunk(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    records: &[InvoiceRecord],
+) -> Result<Vec<RecordOutcome>, StoreError> {
+    records
+        .iter()
+        .map(|record| apply_invoice_row(tx, ctx, record))
+        .collect()
+}
+
 /// Applies one invoice or credit note row. The caller applies a file's invoices before its
 /// credit notes (two passes), so a credit note may reduce an invoice further down the file.
 pub fn apply_invoice_row(

@@ -30,6 +30,32 @@ fn reject(
     )
 }
 
+/// Applies a chunk of payment rows from `sender` in file order; one outcome per record.
+pub fn apply_payment_chunk(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    records: &[PaymentRecord],
+) -> Result<Vec<RecordOutcome>, StoreError> {
+    records
+        .iter()
+        .map(|record| apply_payment(tx, ctx, sender, record))
+        .collect()
+}
+
+/// Applies a chunk of instruction rows from `sender` in file order; one outcome per record.
+pub fn apply_instruction_chunk(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    records: &[InstructionRecord],
+) -> Result<Vec<RecordOutcome>, StoreError> {
+    records
+        .iter()
+        .map(|record| apply_instruction(tx, ctx, sender, record))
+        .collect()
+}
+
 /// Applies one payment row from `sender`.
 pub fn apply_payment(
     tx: &Tx<'_>,

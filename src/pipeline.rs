@@ -18,18 +18,21 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use crate::analysis::{self, Checked, Content, OpenFailure, Readable, Unreadable};
-use crate::apply::{ApplyContext, RecordOutcome, apply_invoice_row};
+use crate::apply::{ApplyContext, RecordOutcome, apply_invoice_chunk};
 use crate::config::{Config, Sender};
 use crate::diagnostic::{Diagnostic, code};
 use crate::domain::{DocumentType, FileKind, FileStatus, InboundFormat, OnInvalidRecord};
 use crate::intake::writers::{LeaseProbe, WriteEvents, probe_lease};
 use crate::intake::{self, Claimed, Reported};
 use crate::outbox::{self, OutboxError};
-use crate::payments::{RetryScope, apply_instruction, apply_payment, retry_unmatched};
+use crate::payments::{RetryScope, apply_instruction_chunk, apply_payment_chunk, retry_unmatched};
 use crate::receipt::Receipt;
 use crate::store::{AppliedFile, NewInboundFile, Store, StoreError, Tx};
 use crate::validate::Context;
 use crate::validate::hex;
+use crate::validate::instruction::InstructionRecord;
+use crate::validate::invoice::InvoiceRecord;
+use crate::validate::payment::PaymentRecord;
 use crate::workspace::{Workspace, numbered_name};
 
 /// Infrastructure failures while processing; bad input is never one of these.
@@ -1006,6 +1009,112 @@ impl Problems {
     }
 }
 
+/// How many records of a chunk a file applies at once: large enough that a chunk's set-based
+/// reads and bulk writes cost little per record, small enough that its working set stays a few
+/// megabytes whatever the file's size.
+pub const CHUNK_RECORDS: usize = 4096;
+
+/// Validated records waiting to be applied together, in file order, all of one kind.
+#[derive(Debug, Default)]
+enum Chunk {
+    #[default]
+    Empty,
+    Invoices(Vec<InvoiceRecord>),
+    Payments(Vec<PaymentRecord>),
+    Instructions(Vec<InstructionRecord>),
+}
+
+impl Chunk {
+    /// Adds an invoice or credit note; returns the chunk to apply first when it was full or held
+    /// another kind (the record then starts the next chunk, which `self` becomes).
+    fn push_invoice(&mut self, record: InvoiceRecord) -> Option<Chunk> {
+        if let Chunk::Invoices(records) = self
+            && records.len() < CHUNK_RECORDS
+        {
+            records.push(record);
+            return None;
+        }
+        Some(std::mem::replace(self, Chunk::Invoices(vec![record]))).filter(Chunk::holds_some)
+    }
+
+    fn push_payment(&mut self, record: PaymentRecord) -> Option<Chunk> {
+        if let Chunk::Payments(records) = self
+            && records.len() < CHUNK_RECORDS
+        {
+            records.push(record);
+            return None;
+        }
+        Some(std::mem::replace(self, Chunk::Payments(vec![record]))).filter(Chunk::holds_some)
+    }
+
+    fn push_instruction(&mut self, record: InstructionRecord) -> Option<Chunk> {
+        if let Chunk::Instructions(records) = self
+            && records.len() < CHUNK_RECORDS
+        {
+            records.push(record);
+            return None;
+        }
+        Some(std::mem::replace(self, Chunk::Instructions(vec![record]))).filter(Chunk::holds_some)
+    }
+
+    fn holds_some(&self) -> bool {
+        !matches!(self, Chunk::Empty)
+    }
+}
+
+/// What the file's records came to so far.
+#[derive(Default)]
+struct Tally {
+    accepted: u64,
+    unchanged: u64,
+    problems: Problems,
+}
+
+impl Tally {
+    fn count(&mut self, outcome: RecordOutcome) {
+        match outcome {
+            RecordOutcome::Applied => self.accepted += 1,
+            RecordOutcome::Unchanged => self.unchanged += 1,
+            RecordOutcome::Rejected(d) => self.problems.extend([d]),
+        }
+    }
+}
+
+/// Applies a chunk of records and counts their outcomes; an applied invoice or credit note is
+/// noted for the retry of unmatched payments.
+fn apply_chunk(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    sender: &Sender,
+    chunk: Chunk,
+    tally: &mut Tally,
+    rematch: &mut RetryScope,
+) -> Result<(), StoreError> {
+    match chunk {
+        Chunk::Empty => {}
+        Chunk::Invoices(records) => {
+            let outcomes = apply_invoice_chunk(tx, ctx, &records)?;
+            for (record, outcome) in records.iter().zip(outcomes) {
+                if outcome == RecordOutcome::Applied {
+                    rematch.note(record);
+                }
+                tally.count(outcome);
+            }
+        }
+        Chunk::Payments(records) => {
+            for outcome in apply_payment_chunk(tx, ctx, sender, &records)? {
+                tally.count(outcome);
+            }
+        }
+        Chunk::Instructions(records) => {
+            for outcome in apply_instruction_chunk(tx, ctx, sender, &records)? {
+                tally.count(outcome);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Decides a file's status inside the transaction and applies its records, streaming them:
 /// invoices in a first pass, credit notes in a second, so a credit note may reduce an invoice
 /// further down the file. Returns the settlement, or a [`Retry`] when the transaction must be
@@ -1083,23 +1192,31 @@ fn settle(
         business_date: ctx.business_date,
         file_id: Some(ctx.file_id),
     };
-    let mut problems = Problems::default();
     // What the file's invoices may make matchable among the payments waiting.
     let mut rematch = if kind == Some(FileKind::Invoices) {
         RetryScope::new(tx)?
     } else {
         RetryScope::nothing()
     };
-    let (mut total, mut accepted, mut unchanged, mut credit_notes) = (0u64, 0u64, 0u64, 0u64);
-    let mut tally = |outcome: RecordOutcome, problems: &mut Problems| match outcome {
-        RecordOutcome::Applied => accepted += 1,
-        RecordOutcome::Unchanged => unchanged += 1,
-        RecordOutcome::Rejected(d) => problems.extend([d]),
-    };
+    let (mut total, mut credit_notes) = (0u64, 0u64);
+    let mut tally = Tally::default();
     let read_failure = |source| PipelineError::Io {
         action: "cannot read",
         path: PathBuf::from("(claimed file)"),
         source,
+    };
+    // Records are applied a chunk at a time (load, decide, write: issue 14); a chunk holds
+    // records of one kind in file order, and is applied before a record of another kind.
+    let mut chunk = Chunk::Empty;
+    let apply = |chunk: &mut Chunk, tally: &mut Tally, rematch: &mut RetryScope| {
+        apply_chunk(
+            tx,
+            apply_ctx,
+            ctx.sender,
+            std::mem::take(chunk),
+            tally,
+            rematch,
+        )
     };
     for checked in records(content)? {
         match checked {
@@ -1115,7 +1232,7 @@ fn settle(
             }
             Checked::Invalid(diagnostics) => {
                 total += 1;
-                problems.extend(diagnostics);
+                tally.problems.extend(diagnostics);
             }
             Checked::Invoice(record) if record.document_type == DocumentType::CreditNote => {
                 total += 1;
@@ -1123,28 +1240,28 @@ fn settle(
             }
             Checked::Invoice(record) => {
                 total += 1;
-                let outcome = apply_invoice_row(tx, apply_ctx, &record)?;
-                if outcome == RecordOutcome::Applied {
-                    rematch.note(&record);
+                if let Some(full) = chunk.push_invoice(record) {
+                    chunk = full;
+                    apply(&mut chunk, &mut tally, &mut rematch)?;
                 }
-                tally(outcome, &mut problems);
             }
             Checked::Payment(record) => {
                 total += 1;
-                tally(
-                    apply_payment(tx, apply_ctx, ctx.sender, &record)?,
-                    &mut problems,
-                );
+                if let Some(full) = chunk.push_payment(record) {
+                    chunk = full;
+                    apply(&mut chunk, &mut tally, &mut rematch)?;
+                }
             }
             Checked::Instruction(record) => {
                 total += 1;
-                tally(
-                    apply_instruction(tx, apply_ctx, ctx.sender, &record)?,
-                    &mut problems,
-                );
+                if let Some(full) = chunk.push_instruction(record) {
+                    chunk = full;
+                    apply(&mut chunk, &mut tally, &mut rematch)?;
+                }
             }
         }
     }
+    apply(&mut chunk, &mut tally, &mut rematch)?;
     if total == 0 && skipped == 0 {
         // A header and nothing else: as unreadable as an empty file.
         return Ok((
@@ -1165,15 +1282,19 @@ fn settle(
             }
             if let Checked::Invoice(record) = checked
                 && record.document_type == DocumentType::CreditNote
+                && let Some(full) = chunk.push_invoice(record)
             {
-                let outcome = apply_invoice_row(tx, apply_ctx, &record)?;
-                if outcome == RecordOutcome::Applied {
-                    rematch.note(&record);
-                }
-                tally(outcome, &mut problems);
+                chunk = full;
+                apply(&mut chunk, &mut tally, &mut rematch)?;
             }
         }
+        apply(&mut chunk, &mut tally, &mut rematch)?;
     }
+    let Tally {
+        accepted,
+        unchanged,
+        problems,
+    } = tally;
     if kind == Some(FileKind::Invoices) && accepted > 0 {
         // New invoices or cases may be what an earlier payment was waiting for.
         let matched = retry_unmatched(tx, apply_ctx, &rematch)?;
