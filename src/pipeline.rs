@@ -1014,6 +1014,20 @@ impl Problems {
 /// megabytes whatever the file's size.
 pub const CHUNK_RECORDS: usize = 4096;
 
+/// [`CHUNK_RECORDS`]; debug builds take `KRAVFLYT_CHUNK_RECORDS` instead when it is set, so the
+/// tests cross chunk boundaries with a handful of records. Release builds ignore it.
+fn chunk_records() -> usize {
+    if cfg!(debug_assertions)
+        && let Some(size) = std::env::var("KRAVFLYT_CHUNK_RECORDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+    {
+        return size;
+    }
+    CHUNK_RECORDS
+}
+
 /// Validated records waiting to be applied together, in file order, all of one kind.
 #[derive(Debug, Default)]
 enum Chunk {
@@ -1029,7 +1043,7 @@ impl Chunk {
     /// another kind (the record then starts the next chunk, which `self` becomes).
     fn push_invoice(&mut self, record: InvoiceRecord) -> Option<Chunk> {
         if let Chunk::Invoices(records) = self
-            && records.len() < CHUNK_RECORDS
+            && records.len() < chunk_records()
         {
             records.push(record);
             return None;
@@ -1039,7 +1053,7 @@ impl Chunk {
 
     fn push_payment(&mut self, record: PaymentRecord) -> Option<Chunk> {
         if let Chunk::Payments(records) = self
-            && records.len() < CHUNK_RECORDS
+            && records.len() < chunk_records()
         {
             records.push(record);
             return None;
@@ -1049,7 +1063,7 @@ impl Chunk {
 
     fn push_instruction(&mut self, record: InstructionRecord) -> Option<Chunk> {
         if let Chunk::Instructions(records) = self
-            && records.len() < CHUNK_RECORDS
+            && records.len() < chunk_records()
         {
             records.push(record);
             return None;
@@ -1240,23 +1254,20 @@ fn settle(
             }
             Checked::Invoice(record) => {
                 total += 1;
-                if let Some(full) = chunk.push_invoice(record) {
-                    chunk = full;
-                    apply(&mut chunk, &mut tally, &mut rematch)?;
+                if let Some(mut full) = chunk.push_invoice(record) {
+                    apply(&mut full, &mut tally, &mut rematch)?;
                 }
             }
             Checked::Payment(record) => {
                 total += 1;
-                if let Some(full) = chunk.push_payment(record) {
-                    chunk = full;
-                    apply(&mut chunk, &mut tally, &mut rematch)?;
+                if let Some(mut full) = chunk.push_payment(record) {
+                    apply(&mut full, &mut tally, &mut rematch)?;
                 }
             }
             Checked::Instruction(record) => {
                 total += 1;
-                if let Some(full) = chunk.push_instruction(record) {
-                    chunk = full;
-                    apply(&mut chunk, &mut tally, &mut rematch)?;
+                if let Some(mut full) = chunk.push_instruction(record) {
+                    apply(&mut full, &mut tally, &mut rematch)?;
                 }
             }
         }
@@ -1282,10 +1293,9 @@ fn settle(
             }
             if let Checked::Invoice(record) = checked
                 && record.document_type == DocumentType::CreditNote
-                && let Some(full) = chunk.push_invoice(record)
+                && let Some(mut full) = chunk.push_invoice(record)
             {
-                chunk = full;
-                apply(&mut chunk, &mut tally, &mut rematch)?;
+                apply(&mut full, &mut tally, &mut rematch)?;
             }
         }
         apply(&mut chunk, &mut tally, &mut rematch)?;
