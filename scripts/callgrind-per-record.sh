@@ -14,8 +14,10 @@
 #    (b) a copy of the workspace of step 2 with the payments file added, the same command;
 # 4. prints, for each, the total instructions (Ir) / N, and the inclusive Ir of
 #    kravflyt::apply::apply_invoice_chunk (a) or kravflyt::payments::apply_payment_chunk (b)
-#    / N, read with `callgrind_annotate --inclusive=yes` (any symbol whose name contains
-#    apply_invoice_chunk / apply_payment_chunk; "not found" if inlined away).
+#    / N, read with `callgrind_annotate --inclusive=yes`: the largest entry of a symbol whose
+#    name ends in `::apply_invoice_chunk` (whatever its module). The optimiser may inline a
+#    chunk function into its caller; then the per-record function it calls is shown instead
+#    (`apply_invoice_row`, `apply_payment`), and said so.
 #
 # The total per record includes what a `process` run does besides applying the records: start,
 # reading and validating the file, the day's steps (letters for the new cases in (a), steps
@@ -72,30 +74,38 @@ cp "$PAYMENTS" "$WORK/b/var/inbox/bank/"
 process "$WORK/b" valgrind --tool=callgrind --callgrind-out-file="$WORK/payments.callgrind" -q
 
 # 4. Per record.
-report() {  # report LABEL CALLGRIND_FILE FUNCTION RECEIPT
-  local label="$1" out="$2" function="$3" annotated total inclusive
+report() {  # report LABEL CALLGRIND_FILE RECEIPT FUNCTION [FALLBACK]
+  local label="$1" out="$2" receipt_file="$3" function="$4" fallback="${5:-}"
+  local annotated total inclusive="" shown="" name
   annotated="$WORK/$label.annotate.txt"
   callgrind_annotate --inclusive=yes --threshold=100 --auto=no "$out" > "$annotated"
   total=$(grep -m1 'PROGRAM TOTALS' "$annotated" | awk '{ gsub(",", "", $1); print $1 }')
-  # The largest inclusive count of a symbol with the function's name in it (the first listed).
-  inclusive=$(grep -m1 -- "$function" "$annotated" | awk '{ gsub(",", "", $1); print $1 }' || true)
-  echo "($label) $(receipt "$4")"
-  python3 - "$label" "$N" "$total" "$function" "${inclusive:-}" <<'PY'
+  # Entries are sorted by inclusive Ir, so the first whose symbol ends in ::NAME is the
+  # function's own entry (the others are parts inlined from other files).
+  for name in $function $fallback; do
+    inclusive=$(grep -m1 -E -- "::$name( \[|$)" "$annotated" \
+      | awk '{ gsub(",", "", $1); print $1 }' || true)
+    if [ -n "$inclusive" ]; then shown="$name"; break; fi
+  done
+  echo "($label) $(receipt "$receipt_file")"
+  python3 - "$label" "$N" "$total" "$function" "$shown" "$inclusive" <<'PY'
 import sys
-label, n, total, function, inclusive = sys.argv[1:]
+label, n, total, function, shown, inclusive = sys.argv[1:]
 n, total = int(n), int(total)
 record = "invoice" if label == "invoices" else "payment"
-print(f"  total          {total:>16,} Ir  {total / n:>12,.0f} Ir per {record} (whole process run)")
-if inclusive:
+print(f"  total                {total:>16,} Ir  {total / n:>10,.0f} Ir per {record}"
+      f" (the whole process run)")
+if shown:
     inclusive = int(inclusive)
-    print(f"  {function:<14} {inclusive:>16,} Ir  {inclusive / n:>12,.0f} Ir per {record}"
-          f" (inclusive, {100 * inclusive / total:.1f} % of the run)")
+    note = "" if shown == function else f"; {function} was inlined, this is what it calls"
+    print(f"  {shown:<20} {inclusive:>16,} Ir  {inclusive / n:>10,.0f} Ir per {record}"
+          f" (inclusive, {100 * inclusive / total:.1f} % of the run{note})")
 else:
     print(f"  {function}: not found in the profile (inlined or renamed)")
 PY
 }
 echo "N = $N, kravflyt = $BIN, process --as-of $AS_OF under callgrind"
-report invoices "$WORK/invoices.callgrind" apply_invoice_chunk \
-  "$WORK/a/var/outbox/nordlys/receipt-invoices-$N.csv.csv"
-report payments "$WORK/payments.callgrind" apply_payment_chunk \
-  "$WORK/b/var/outbox/bank/receipt-payments-$N.csv.csv"
+report invoices "$WORK/invoices.callgrind" \
+  "$WORK/a/var/outbox/nordlys/receipt-invoices-$N.csv.csv" apply_invoice_chunk apply_invoice_row
+report payments "$WORK/payments.callgrind" \
+  "$WORK/b/var/outbox/bank/receipt-payments-$N.csv.csv" apply_payment_chunk apply_payment

@@ -37,8 +37,9 @@
 //!   - 30 % pay as billed: a to A, b to B, c to C;
 //!   - 25 % pay instalments: 30–70 % of each, to A, B and C;
 //!   - 20 % pay two at once, then the rest: a + b to A (over-paying A, spilling over to B), half
-//!     of c to C, then the other half plus 500.00 to C (more than the rest, unless interest ate
-//!     it: the case closes and the remainder is overpaid);
+//!     of c to C, then the other half plus 500.00 to C (when the interest came to less than
+//!     500.00 that closes the case with the remainder overpaid, else an interest-sized rest
+//!     of principal stays open);
 //!   - 15 % pay part, exact, more: a third of a to A, b to B, c + 1 000.00 to C;
 //!   - 10 % pay the same invoice twice: a to A, a again to A, c to C.
 //!
