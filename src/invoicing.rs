@@ -961,7 +961,448 @@ impl<'r> Working<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Position;
     use crate::reference::Scheme;
+
+    /// Nordlys: Norway, NOK, cases start at the collection notice.
+    const NORDLYS: &str = "923609016";
+
+    /// The shipped configuration and rule tables.
+    fn config() -> Config {
+        let source =
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/kravflyt.toml"));
+        let text = std::fs::read_to_string(source).unwrap();
+        Config::from_toml(&text, source, std::path::Path::new("/data")).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn today() -> NaiveDate {
+        day(2026, 10, 1)
+    }
+
+    /// An invoice of 1 000.00 NOK from Nordlys to customer `customer`, due 15 August 2026, on
+    /// line `line` of the file.
+    fn invoice(line: u64, invoice_no: &str, customer: &str) -> InvoiceRecord {
+        InvoiceRecord {
+            position: Position::Line(line),
+            creditor_id: NORDLYS.to_owned(),
+            invoice_no: invoice_no.to_owned(),
+            document_type: DocumentType::Invoice,
+            credited_invoice_no: None,
+            customer_no: customer.to_owned(),
+            debtor_type: DebtorType::Person,
+            debtor_name: "Kari Nordmann".to_owned(),
+            debtor_id: None,
+            address: "Storgata 1".to_owned(),
+            postcode: "0155".to_owned(),
+            city: "Oslo".to_owned(),
+            country: "NO".to_owned(),
+            email: None,
+            issue_date: day(2026, 7, 15),
+            due_date: day(2026, 8, 15),
+            currency: "NOK".to_owned(),
+            amount_minor: 100_000,
+            reference: None,
+            reminder_fee_minor: 0,
+            notice_sent_date: None,
+            paid_minor: 0,
+        }
+    }
+
+    /// A credit note of `amount_minor` issued 1 September 2026 reducing `credited`.
+    fn credit_note(
+        line: u64,
+        invoice_no: &str,
+        credited: &str,
+        customer: &str,
+        amount_minor: i64,
+    ) -> InvoiceRecord {
+        InvoiceRecord {
+            document_type: DocumentType::CreditNote,
+            credited_invoice_no: Some(credited.to_owned()),
+            amount_minor,
+            issue_date: day(2026, 9, 1),
+            due_date: day(2026, 9, 1),
+            ..invoice(line, invoice_no, customer)
+        }
+    }
+
+    fn store(next: NextIds) -> ChunkState {
+        ChunkState {
+            file_name: "invoices.csv".to_owned(),
+            next,
+            ..ChunkState::default()
+        }
+    }
+
+    fn next() -> NextIds {
+        NextIds {
+            debtor: 5,
+            case: 40,
+            invoice: 300,
+            event: 1000,
+        }
+    }
+
+    /// A stored invoice `F-1` of customer `C1` (debtor 4) on case 39, registered.
+    fn stored_invoice(fingerprint: &str) -> KnownInvoice {
+        KnownInvoice {
+            id: 299,
+            case_id: 39,
+            creditor_id: NORDLYS.to_owned(),
+            invoice_no: "F-1".to_owned(),
+            document_type: DocumentType::Invoice,
+            currency: "NOK".to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            customer_no: "C1".to_owned(),
+            origin: "earlier.csv line 2".to_owned(),
+        }
+    }
+
+    fn stored_case(state: CaseState, ledger: Option<CaseLedger>) -> KnownCase {
+        KnownCase {
+            id: 39,
+            case_no: "2026-000039".to_owned(),
+            state,
+            creditor_id: NORDLYS.to_owned(),
+            debtor_id: 4,
+            debtor_type: DebtorType::Person,
+            currency: "NOK".to_owned(),
+            ledger,
+        }
+    }
+
+    fn stored_debtor() -> KnownDebtor {
+        KnownDebtor {
+            id: 4,
+            creditor_id: NORDLYS.to_owned(),
+            customer_no: "C1".to_owned(),
+        }
+    }
+
+    /// The ledger of case 39: invoice 299 due 15 August 2026 with `principal` open and a
+    /// reminder fee of 70.00 on it.
+    fn ledger(principal: i64) -> CaseLedger {
+        let mut ledger = CaseLedger {
+            invoices: vec![CaseInvoice {
+                id: 299,
+                invoice_no: "F-1".to_owned(),
+                document_type: DocumentType::Invoice,
+                due_date: day(2026, 8, 15),
+                interest_through: None,
+            }],
+            ..CaseLedger::default()
+        };
+        ledger.post(Some(299), Component::Principal, principal);
+        ledger.post(Some(299), Component::Fee, 7_000);
+        ledger
+    }
+
+    fn rejected_with(outcome: &RecordOutcome) -> &'static str {
+        match outcome {
+            RecordOutcome::Rejected(d) => d.code,
+            other => panic!("not rejected: {other:?}"),
+        }
+    }
+
+    fn kinds(changes: &InvoiceChanges<'_>) -> Vec<(i64, EventKind)> {
+        changes.events.iter().map(|e| (e.id, e.kind)).collect()
+    }
+
+    #[test]
+    fn a_new_debtors_first_invoice_opens_a_case_and_the_second_joins_it() {
+        let records = [invoice(2, "F-1", "C1"), invoice(3, "F-2", "C1")];
+        let changes = decide(&config(), today(), &records, store(next())).unwrap();
+        assert_eq!(
+            changes.outcomes,
+            [RecordOutcome::Applied, RecordOutcome::Applied]
+        );
+        assert_eq!(changes.new_debtors.len(), 1);
+        assert_eq!(changes.new_debtors[0].id, 5);
+        assert!(changes.updated_debtors.is_empty());
+        assert_eq!(changes.cases.len(), 1);
+        let case = &changes.cases[0];
+        assert_eq!((case.id, case.case_no.as_str()), (40, "2026-000040"));
+        assert_eq!(case.first_step, HandoverStep::Notice);
+        assert!(case.reference.starts_with("700000040"));
+        let invoices: Vec<(i64, i64)> =
+            changes.invoices.iter().map(|i| (i.id, i.case_id)).collect();
+        assert_eq!(invoices, [(300, 40), (301, 40)]);
+        assert_eq!(
+            kinds(&changes),
+            [
+                (1000, EventKind::Registered),
+                (1001, EventKind::InvoiceAdded)
+            ]
+        );
+        assert_eq!(
+            changes.events[0].detail,
+            "invoice F-1 due 2026-08-15; case 2026-000040 opened"
+        );
+        let postings: Vec<(i64, Option<i64>, i64)> = changes
+            .postings
+            .iter()
+            .map(|p| (p.event_id, p.invoice_id, p.amount_minor))
+            .collect();
+        assert_eq!(
+            postings,
+            [(1000, Some(300), 100_000), (1001, Some(301), 100_000)]
+        );
+    }
+
+    #[test]
+    fn an_invoice_joins_a_stored_case_that_accepts_invoices_and_updates_its_debtor() {
+        let mut state = store(next());
+        state.debtors.push(stored_debtor());
+        state.cases.push(stored_case(CaseState::Reminder, None));
+        let mut record = invoice(2, "F-9", "C1");
+        record.paid_minor = 20_000;
+        record.reminder_fee_minor = 7_000;
+        let records = [record];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        assert_eq!(changes.outcomes, [RecordOutcome::Applied]);
+        assert!(changes.cases.is_empty() && changes.new_debtors.is_empty());
+        assert_eq!(changes.updated_debtors[0].id, 4);
+        assert_eq!(changes.invoices[0].case_id, 39);
+        let event = &changes.events[0];
+        assert_eq!(
+            (event.kind, event.state),
+            (EventKind::InvoiceAdded, CaseState::Reminder)
+        );
+        assert_eq!(event.amount_minor, Some(80_000));
+        assert_eq!(
+            event.detail,
+            "invoice F-9 due 2026-08-15; 200.00 paid before hand-over; creditor's reminder fee 70.00"
+        );
+        let components: Vec<(Component, i64)> = changes
+            .postings
+            .iter()
+            .map(|p| (p.component, p.amount_minor))
+            .collect();
+        assert_eq!(
+            components,
+            [(Component::Principal, 80_000), (Component::Fee, 7_000)]
+        );
+    }
+
+    #[test]
+    fn a_case_past_the_letters_takes_no_new_invoice_so_another_case_opens() {
+        let mut state = store(next());
+        state.debtors.push(stored_debtor());
+        state.cases.push(stored_case(CaseState::Collection, None));
+        let mut record = invoice(2, "F-9", "C1");
+        record.notice_sent_date = Some(day(2026, 9, 1));
+        let records = [record];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        assert_eq!(changes.cases.len(), 1);
+        assert_eq!(changes.cases[0].debtor_id, 4);
+        // The creditor sent its own notice: the case starts at the demand.
+        assert_eq!(changes.cases[0].first_step, HandoverStep::Demand);
+        assert_eq!(changes.invoices[0].case_id, 40);
+    }
+
+    #[test]
+    fn the_same_number_twice_in_a_chunk_is_unchanged_or_a_conflict() {
+        let mut changed = invoice(4, "F-1", "C1");
+        changed.amount_minor = 99_000;
+        let records = [invoice(2, "F-1", "C1"), invoice(3, "F-1", "C1"), changed];
+        let changes = decide(&config(), today(), &records, store(next())).unwrap();
+        assert_eq!(changes.outcomes[0], RecordOutcome::Applied);
+        assert_eq!(changes.outcomes[1], RecordOutcome::Unchanged);
+        assert_eq!(rejected_with(&changes.outcomes[2]), code::CONFLICT);
+        let RecordOutcome::Rejected(conflict) = &changes.outcomes[2] else {
+            unreachable!()
+        };
+        assert!(
+            conflict.message.contains("(invoices.csv line 2)"),
+            "{}",
+            conflict.message
+        );
+        assert_eq!(changes.invoices.len(), 1);
+        assert_eq!(changes.events.len(), 1);
+    }
+
+    #[test]
+    fn a_stored_number_is_unchanged_with_the_same_content_and_a_conflict_otherwise() {
+        let same = invoice(2, "F-1", "C1");
+        let mut state = store(next());
+        state.invoices.push(stored_invoice(&same.fingerprint()));
+        let mut changed = invoice(3, "F-1", "C1");
+        changed.due_date = day(2026, 8, 31);
+        let records = [same, changed];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        assert_eq!(changes.outcomes[0], RecordOutcome::Unchanged);
+        assert_eq!(rejected_with(&changes.outcomes[1]), code::CONFLICT);
+        let RecordOutcome::Rejected(conflict) = &changes.outcomes[1] else {
+            unreachable!()
+        };
+        assert!(conflict.message.contains("(earlier.csv line 2)"));
+        assert!(changes.invoices.is_empty() && changes.events.is_empty());
+        assert!(changes.new_debtors.is_empty() && changes.updated_debtors.is_empty());
+    }
+
+    #[test]
+    fn an_invoice_of_a_creditor_not_configured_is_rejected_and_writes_nothing() {
+        let mut record = invoice(2, "F-1", "C1");
+        record.creditor_id = "111111111".to_owned();
+        let records = [record];
+        let changes = decide(&config(), today(), &records, store(next())).unwrap();
+        assert_eq!(rejected_with(&changes.outcomes[0]), code::UNKNOWN_CREDITOR);
+        assert!(changes.new_debtors.is_empty() && changes.cases.is_empty());
+        assert!(changes.events.is_empty() && changes.postings.is_empty());
+    }
+
+    #[test]
+    fn a_debtor_keeps_the_identity_number_and_e_mail_a_later_invoice_leaves_out() {
+        let mut first = invoice(2, "F-1", "C1");
+        first.debtor_id = Some("01017012345".to_owned());
+        first.email = Some("kari@example.no".to_owned());
+        let mut second = invoice(3, "F-2", "C1");
+        second.address = "Lillegata 2".to_owned();
+        let records = [first, second];
+        let changes = decide(&config(), today(), &records, store(next())).unwrap();
+        let debtor = &changes.new_debtors[0];
+        assert_eq!(debtor.latest.address, "Lillegata 2");
+        assert_eq!(debtor.national_id, Some("01017012345"));
+        assert_eq!(debtor.email, Some("kari@example.no"));
+    }
+
+    #[test]
+    fn a_credit_note_of_a_whole_invoice_of_the_chunk_writes_off_the_fee_and_closes_the_case() {
+        let mut first = invoice(2, "F-1", "C1");
+        first.reminder_fee_minor = 7_000;
+        // Interest runs from 16 August; the credit note of 1 September posts it first.
+        let records = [
+            first,
+            credit_note(3, "K-1", "F-1", "C1", 100_000),
+            credit_note(4, "K-2", "F-1", "C1", 100),
+        ];
+        let changes = decide(&config(), today(), &records, store(next())).unwrap();
+        assert_eq!(changes.outcomes[1], RecordOutcome::Applied);
+        assert_eq!(rejected_with(&changes.outcomes[2]), code::CASE_CLOSED);
+        assert_eq!(
+            kinds(&changes),
+            [
+                (1000, EventKind::Registered),
+                (1001, EventKind::Interest),
+                (1002, EventKind::Credited),
+                (1003, EventKind::FeesWrittenOff),
+                (1004, EventKind::Closed),
+            ]
+        );
+        let interest = changes.postings[2].amount_minor;
+        assert!(interest > 0);
+        assert_eq!(changes.events[1].amount_minor, Some(interest));
+        assert_eq!(changes.interest_through, [(300, day(2026, 9, 1))]);
+        let credit = &changes.invoices[1];
+        assert_eq!((credit.id, credit.credited_invoice_id), (301, Some(300)));
+        assert_eq!(
+            changes.events[2].detail,
+            "credit note K-1 reduces invoice F-1"
+        );
+        // Written off per component in the order the store lists open items: fee, interest.
+        let written_off: Vec<(Component, i64)> = changes
+            .postings
+            .iter()
+            .filter(|p| p.event_id == 1003)
+            .map(|p| (p.component, p.amount_minor))
+            .collect();
+        assert_eq!(
+            written_off,
+            [(Component::Fee, -7_000), (Component::Interest, -interest)]
+        );
+        assert_eq!(changes.events[3].amount_minor, Some(-7_000 - interest));
+        assert_eq!(changes.closed_credited, [40]);
+    }
+
+    #[test]
+    fn a_partial_credit_note_of_a_stored_invoice_posts_interest_and_leaves_the_case_open() {
+        let mut state = store(next());
+        state.invoices.push(stored_invoice("other"));
+        state
+            .cases
+            .push(stored_case(CaseState::Notice, Some(ledger(100_000))));
+        let records = [credit_note(2, "K-1", "F-1", "C1", 40_000)];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        assert_eq!(changes.outcomes, [RecordOutcome::Applied]);
+        assert_eq!(
+            kinds(&changes),
+            [(1000, EventKind::Interest), (1001, EventKind::Credited)]
+        );
+        assert_eq!(changes.events[1].state, CaseState::Notice);
+        assert_eq!(changes.invoices[0].case_id, 39);
+        assert_eq!(changes.postings.last().unwrap().amount_minor, -40_000);
+        assert!(changes.closed_credited.is_empty());
+    }
+
+    #[test]
+    fn a_credit_note_more_than_what_is_open_or_on_a_closed_case_is_rejected() {
+        let mut state = store(next());
+        state.invoices.push(stored_invoice("other"));
+        state
+            .cases
+            .push(stored_case(CaseState::Notice, Some(ledger(30_000))));
+        let records = [credit_note(2, "K-1", "F-1", "C1", 40_000)];
+        let changes = decide(&config(), today(), &records, state.clone()).unwrap();
+        assert_eq!(
+            rejected_with(&changes.outcomes[0]),
+            code::CREDIT_EXCEEDS_OPEN
+        );
+        assert!(changes.events.is_empty() && changes.interest_through.is_empty());
+        state.cases[0].state = CaseState::Closed;
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        assert_eq!(rejected_with(&changes.outcomes[0]), code::CASE_CLOSED);
+    }
+
+    #[test]
+    fn a_credit_note_must_reduce_a_known_invoice_of_its_customer_and_currency() {
+        let mut state = store(next());
+        state.invoices.push(stored_invoice("other"));
+        state.invoices.push(KnownInvoice {
+            id: 298,
+            invoice_no: "K-0".to_owned(),
+            document_type: DocumentType::CreditNote,
+            ..stored_invoice("other")
+        });
+        state
+            .cases
+            .push(stored_case(CaseState::Notice, Some(ledger(100_000))));
+        let mut in_euro = credit_note(5, "K-4", "F-1", "C1", 100);
+        in_euro.currency = "EUR".to_owned();
+        let records = [
+            credit_note(2, "K-1", "F-404", "C1", 100),
+            credit_note(3, "K-2", "K-0", "C1", 100),
+            credit_note(4, "K-3", "F-1", "C2", 100),
+            in_euro,
+        ];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        let codes: Vec<&str> = changes.outcomes.iter().map(rejected_with).collect();
+        assert_eq!(
+            codes,
+            [
+                code::UNKNOWN_INVOICE,
+                code::BAD_VALUE,
+                code::CONFLICT,
+                code::BAD_CURRENCY
+            ]
+        );
+        assert!(changes.events.is_empty() && changes.invoices.is_empty());
+    }
+
+    #[test]
+    fn a_credit_note_on_a_case_loaded_without_its_ledger_is_a_defect() {
+        let mut state = store(next());
+        state.invoices.push(stored_invoice("other"));
+        state.cases.push(stored_case(CaseState::Notice, None));
+        let records = [credit_note(2, "K-1", "F-1", "C1", 100)];
+        assert_eq!(
+            decide(&config(), today(), &records, state),
+            Err(DecideError::LedgerNotLoaded(39))
+        );
+    }
 
     fn creditor(country: Country) -> Creditor {
         Creditor {
