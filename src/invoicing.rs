@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Datelike, NaiveDate};
 
 use crate::config::{Config, Creditor};
-use crate::diagnostic::{Diagnostic, code};
+use crate::diagnostic::{Diagnostic, Position, code};
 use crate::domain::{
     CaseState, CloseReason, Component, Country, DebtorType, DocumentType, EventKind, HandoverStep,
 };
@@ -271,6 +271,7 @@ struct WorkingCase {
     state: CaseState,
     creditor_id: String,
     debtor_id: i64,
+    currency: String,
     ledger: Option<CaseLedger>,
 }
 
@@ -282,16 +283,39 @@ struct WorkingDebtor<'r> {
     given: Option<DebtorValues<'r>>,
 }
 
+/// An invoice the chunk knows: stored, or recorded by an earlier record of the chunk.
+#[derive(Debug)]
+struct SeenInvoice {
+    id: i64,
+    case_id: i64,
+    document_type: DocumentType,
+    currency: String,
+    fingerprint: String,
+    customer_no: String,
+    origin: Origin,
+}
+
+/// Where an invoice came from, for conflict messages.
+#[derive(Debug)]
+enum Origin {
+    /// `<file name> line N` of a stored invoice.
+    Stored(String),
+    /// A position in the chunk's file: formatted only when a conflict names it.
+    ThisFile(Position),
+}
+
 /// The store as the chunk has changed it so far.
 struct Working<'r> {
-    invoices: HashMap<(String, String), KnownInvoice>,
-    debtors: HashMap<(String, String), WorkingDebtor<'r>>,
+    /// Per creditor, per invoice number: looked up by `&str`, with no key made per record.
+    invoices: HashMap<String, HashMap<String, SeenInvoice>>,
+    /// Per creditor, per customer number.
+    debtors: HashMap<String, HashMap<String, WorkingDebtor<'r>>>,
     /// A debtor's type as the latest invoice gives it (interest depends on it).
     debtor_types: HashMap<i64, DebtorType>,
     cases: HashMap<i64, WorkingCase>,
-    /// Cases not closed per (creditor, debtor, currency), in id order: the first that accepts
-    /// new invoices is the one a new invoice joins.
-    open_cases: HashMap<(String, i64, String), Vec<i64>>,
+    /// Cases not closed per debtor (a debtor is one creditor's), in id order: the first of
+    /// the invoice's currency that accepts new invoices is the one a new invoice joins.
+    open_cases: HashMap<i64, Vec<i64>>,
     next: NextIds,
     file_name: String,
 }
@@ -326,7 +350,11 @@ pub fn decide<'r>(
         };
         changes.outcomes.push(outcome);
     }
-    let mut debtors: Vec<WorkingDebtor<'r>> = working.debtors.into_values().collect();
+    let mut debtors: Vec<WorkingDebtor<'r>> = working
+        .debtors
+        .into_values()
+        .flat_map(HashMap::into_values)
+        .collect();
     debtors.sort_by_key(|d| d.id);
     for debtor in debtors {
         if let Some(values) = debtor.given {
@@ -356,8 +384,8 @@ fn reject(
 impl<'r> Working<'r> {
     fn new(state: ChunkState) -> Working<'r> {
         let mut working = Working {
-            invoices: HashMap::with_capacity(state.invoices.len()),
-            debtors: HashMap::with_capacity(state.debtors.len()),
+            invoices: HashMap::new(),
+            debtors: HashMap::new(),
             debtor_types: HashMap::new(),
             cases: HashMap::with_capacity(state.cases.len()),
             open_cases: HashMap::new(),
@@ -365,18 +393,33 @@ impl<'r> Working<'r> {
             file_name: state.file_name,
         };
         for invoice in state.invoices {
-            let key = (invoice.creditor_id.clone(), invoice.invoice_no.clone());
-            working.invoices.insert(key, invoice);
-        }
-        for debtor in state.debtors {
-            working.debtors.insert(
-                (debtor.creditor_id, debtor.customer_no),
-                WorkingDebtor {
-                    id: debtor.id,
-                    stored: true,
-                    given: None,
+            working.remember_invoice(
+                invoice.creditor_id,
+                invoice.invoice_no,
+                SeenInvoice {
+                    id: invoice.id,
+                    case_id: invoice.case_id,
+                    document_type: invoice.document_type,
+                    currency: invoice.currency,
+                    fingerprint: invoice.fingerprint,
+                    customer_no: invoice.customer_no,
+                    origin: Origin::Stored(invoice.origin),
                 },
             );
+        }
+        for debtor in state.debtors {
+            working
+                .debtors
+                .entry(debtor.creditor_id)
+                .or_default()
+                .insert(
+                    debtor.customer_no,
+                    WorkingDebtor {
+                        id: debtor.id,
+                        stored: true,
+                        given: None,
+                    },
+                );
         }
         let mut cases = state.cases;
         cases.sort_by_key(|c| c.id);
@@ -388,7 +431,7 @@ impl<'r> Working<'r> {
             if case.state != CaseState::Closed {
                 working
                     .open_cases
-                    .entry((case.creditor_id.clone(), case.debtor_id, case.currency))
+                    .entry(case.debtor_id)
                     .or_default()
                     .push(case.id);
             }
@@ -399,6 +442,7 @@ impl<'r> Working<'r> {
                     state: case.state,
                     creditor_id: case.creditor_id,
                     debtor_id: case.debtor_id,
+                    currency: case.currency,
                     ledger: case.ledger,
                 },
             );
@@ -412,6 +456,10 @@ impl<'r> Working<'r> {
         if existing.fingerprint == fingerprint {
             return Some(RecordOutcome::Unchanged);
         }
+        let origin = match &existing.origin {
+            Origin::Stored(origin) => origin.clone(),
+            Origin::ThisFile(position) => format!("{} {position}", self.file_name),
+        };
         Some(reject(
             record,
             "invoice_no",
@@ -420,32 +468,43 @@ impl<'r> Working<'r> {
                 "{} {} was already delivered with different content ({}); a delivered invoice is not changed by sending it again: send a credit note, or ask the agency desk",
                 record.document_type.as_str().replace('_', " "),
                 record.invoice_no,
-                existing.origin
+                origin
             ),
         ))
     }
 
-    fn known_invoice(&self, creditor_id: &str, invoice_no: &str) -> Option<&KnownInvoice> {
-        // Keyed by owned strings; a chunk looks each number up once or twice.
+    fn known_invoice(&self, creditor_id: &str, invoice_no: &str) -> Option<&SeenInvoice> {
+        self.invoices.get(creditor_id)?.get(invoice_no)
+    }
+
+    fn remember_invoice(&mut self, creditor_id: String, invoice_no: String, seen: SeenInvoice) {
         self.invoices
-            .get(&(creditor_id.to_owned(), invoice_no.to_owned()))
+            .entry(creditor_id)
+            .or_default()
+            .insert(invoice_no, seen);
     }
 
     /// Creates the debtor or brings its name and address up to date with this invoice.
     fn upsert_debtor(&mut self, record: &'r InvoiceRecord) -> i64 {
-        let next = &mut self.next.debtor;
-        let debtor = self
-            .debtors
-            .entry((record.creditor_id.clone(), record.customer_no.clone()))
-            .or_insert_with(|| {
-                let id = *next;
-                *next += 1;
+        let of_creditor = match self.debtors.get_mut(record.creditor_id.as_str()) {
+            Some(of_creditor) => of_creditor,
+            None => self.debtors.entry(record.creditor_id.clone()).or_default(),
+        };
+        if !of_creditor.contains_key(record.customer_no.as_str()) {
+            let id = self.next.debtor;
+            self.next.debtor += 1;
+            of_creditor.insert(
+                record.customer_no.clone(),
                 WorkingDebtor {
                     id,
                     stored: false,
                     given: None,
-                }
-            });
+                },
+            );
+        }
+        let Some(debtor) = of_creditor.get_mut(record.customer_no.as_str()) else {
+            unreachable!("the debtor was inserted above");
+        };
         let (national_id, email) = match &debtor.given {
             Some(before) => (before.national_id, before.email),
             None => (None, None),
@@ -463,15 +522,13 @@ impl<'r> Working<'r> {
 
     /// The open case a new invoice of this creditor and debtor joins, if any.
     fn joinable_case(&self, creditor_id: &str, debtor_id: i64, currency: &str) -> Option<i64> {
-        self.open_cases
-            .get(&(creditor_id.to_owned(), debtor_id, currency.to_owned()))?
-            .iter()
-            .copied()
-            .find(|id| {
-                self.cases
-                    .get(id)
-                    .is_some_and(|case| case.state.accepts_new_invoices())
+        self.open_cases.get(&debtor_id)?.iter().copied().find(|id| {
+            self.cases.get(id).is_some_and(|case| {
+                case.creditor_id == creditor_id
+                    && case.currency == currency
+                    && case.state.accepts_new_invoices()
             })
+        })
     }
 
     fn take_event_id(&mut self) -> i64 {
@@ -545,33 +602,26 @@ impl<'r> Working<'r> {
                             state: CaseState::Registered,
                             creditor_id: record.creditor_id.clone(),
                             debtor_id,
+                            currency: record.currency.clone(),
                             ledger: Some(CaseLedger::default()),
                         },
                     );
-                    self.open_cases
-                        .entry((
-                            record.creditor_id.clone(),
-                            debtor_id,
-                            record.currency.clone(),
-                        ))
-                        .or_default()
-                        .push(number);
+                    self.open_cases.entry(debtor_id).or_default().push(number);
                     (number, case_no, CaseState::Registered, true)
                 }
             };
         let invoice_id = self.take_invoice_id();
-        self.invoices.insert(
-            (record.creditor_id.clone(), record.invoice_no.clone()),
-            KnownInvoice {
+        self.remember_invoice(
+            record.creditor_id.clone(),
+            record.invoice_no.clone(),
+            SeenInvoice {
                 id: invoice_id,
                 case_id,
-                creditor_id: record.creditor_id.clone(),
-                invoice_no: record.invoice_no.clone(),
                 document_type: DocumentType::Invoice,
                 currency: record.currency.clone(),
                 fingerprint: fingerprint.clone(),
                 customer_no: record.customer_no.clone(),
-                origin: format!("{} {}", self.file_name, record.position),
+                origin: Origin::ThisFile(record.position.clone()),
             },
         );
         changes.invoices.push(RecordedInvoice {
@@ -729,18 +779,17 @@ impl<'r> Working<'r> {
         // Interest up to the credit note's date is owed on the principal as it was.
         self.accrue_interest(config, case_id, record.issue_date, changes)?;
         let credit_id = self.take_invoice_id();
-        self.invoices.insert(
-            (record.creditor_id.clone(), record.invoice_no.clone()),
-            KnownInvoice {
+        self.remember_invoice(
+            record.creditor_id.clone(),
+            record.invoice_no.clone(),
+            SeenInvoice {
                 id: credit_id,
                 case_id,
-                creditor_id: record.creditor_id.clone(),
-                invoice_no: record.invoice_no.clone(),
                 document_type: DocumentType::CreditNote,
                 currency: record.currency.clone(),
                 fingerprint: fingerprint.clone(),
                 customer_no,
-                origin: format!("{} {}", self.file_name, record.position),
+                origin: Origin::ThisFile(record.position.clone()),
             },
         );
         changes.invoices.push(RecordedInvoice {
@@ -961,7 +1010,6 @@ impl<'r> Working<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Position;
     use crate::reference::Scheme;
 
     /// Nordlys: Norway, NOK, cases start at the collection notice.
@@ -1202,6 +1250,23 @@ mod tests {
         // The creditor sent its own notice: the case starts at the demand.
         assert_eq!(changes.cases[0].first_step, HandoverStep::Demand);
         assert_eq!(changes.invoices[0].case_id, 40);
+    }
+
+    #[test]
+    fn an_invoice_in_another_currency_opens_its_own_case_which_the_next_one_joins() {
+        let mut state = store(next());
+        state.debtors.push(stored_debtor());
+        state.cases.push(stored_case(CaseState::Registered, None));
+        let mut in_euro = invoice(2, "F-8", "C1");
+        in_euro.currency = "EUR".to_owned();
+        let mut again_in_euro = invoice(3, "F-9", "C1");
+        again_in_euro.currency = "EUR".to_owned();
+        let records = [in_euro, again_in_euro, invoice(4, "F-10", "C1")];
+        let changes = decide(&config(), today(), &records, state).unwrap();
+        let cases: Vec<i64> = changes.invoices.iter().map(|i| i.case_id).collect();
+        assert_eq!(cases, [40, 40, 39]);
+        assert_eq!(changes.cases.len(), 1);
+        assert_eq!(changes.cases[0].currency, "EUR");
     }
 
     #[test]

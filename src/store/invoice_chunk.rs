@@ -428,12 +428,14 @@ fn bulk<T>(
         }
         // Built once per size and call, not per statement: the text of 256 rows is long.
         let sql = multi_row_sql(head, row, shared.len() + 1, size);
+        // Taken from the cache once per size, not per statement run: the cache hashes the
+        // long text on the way out and back, and clears every binding on the way back.
+        let mut stmt = tx.tx.prepare_cached(&sql)?;
+        for (at, value) in shared.iter().enumerate() {
+            stmt.raw_bind_parameter(at + 1, value)?;
+        }
         while rest.len() >= size {
             let (now, later) = rest.split_at(size);
-            let mut stmt = tx.tx.prepare_cached(&sql)?;
-            for (at, value) in shared.iter().enumerate() {
-                stmt.raw_bind_parameter(at + 1, value)?;
-            }
             for (i, item) in now.iter().enumerate() {
                 bind(&mut stmt, shared.len() + 1 + i * per_row, item)?;
             }
