@@ -1,6 +1,6 @@
-//! Applying typed records inside the file's transaction: invoices open or join cases (decided
-//! by `invoicing`), credit notes reduce them; the interest and closing that payments,
-//! instructions and credit notes share. The SQL lives in `store`.
+//! Applying typed records inside the file's transaction: a chunk of invoices and credit notes
+//! at a time (decided by `invoicing`), and the interest and closing that payments and
+//! instructions share. The SQL lives in `store`.
 
 use chrono::NaiveDate;
 
@@ -10,6 +10,9 @@ use crate::invoicing;
 use crate::money::format_minor;
 use crate::store::{CaseRow, NewEvent, StoreError, Tx};
 use crate::validate::invoice::InvoiceRecord;
+
+/// What became of one record; decided in `invoicing`, named here by payments and instructions.
+pub use crate::invoicing::RecordOutcome;
 
 /// Everything applying needs besides the records.
 #[derive(Debug, Clone, Copy)]
@@ -28,8 +31,6 @@ impl ApplyContext<'_> {
             .ok_or_else(|| StoreError::Invariant("a record applied without its file".to_owned()))
     }
 }
-
-pub use crate::invoicing::RecordOutcome;
 
 /// Applies a chunk of invoice and credit note rows in file order; one outcome per record.
 /// Load → decide → write: what the records touch is read in a few set-based statements

@@ -240,8 +240,9 @@ pub enum DecideError {
     /// The loader reads a case's ledger for every chunk with a credit note.
     #[error("case {0} was not loaded with its ledger")]
     LedgerNotLoaded(i64),
-    #[error("invoice {0} names case {1}, which was not loaded")]
-    CaseNotLoaded(i64, i64),
+    /// The loader reads the case of every invoice it reads for a credit note.
+    #[error("case {0} was not loaded")]
+    CaseNotLoaded(i64),
 }
 
 /// Case numbers: the year the case opened and a running number, e.g. `2026-000017`.
@@ -321,8 +322,7 @@ struct Working<'r> {
 }
 
 /// The outcomes and changes of a chunk of invoice and credit note records (in file order),
-/// applied on `business_date` from the file `file_name`, against what the store holds about
-/// them (`state`).
+/// applied on `business_date`, against what the store holds about them (`state`).
 pub fn decide<'r>(
     config: &Config,
     business_date: NaiveDate,
@@ -746,7 +746,7 @@ impl<'r> Working<'r> {
         let (credited_id, case_id) = (credited.id, credited.case_id);
         let customer_no = credited.customer_no.clone();
         let Some(case) = self.cases.get(&case_id) else {
-            return Err(DecideError::CaseNotLoaded(credited_id, case_id));
+            return Err(DecideError::CaseNotLoaded(case_id));
         };
         if case.state == CaseState::Closed {
             return Ok(reject(
@@ -803,7 +803,7 @@ impl<'r> Working<'r> {
         let case = self
             .cases
             .get_mut(&case_id)
-            .ok_or(DecideError::CaseNotLoaded(credited_id, case_id))?;
+            .ok_or(DecideError::CaseNotLoaded(case_id))?;
         changes.events.push(ChunkEvent {
             id: event_id,
             case_id,
@@ -861,7 +861,7 @@ impl<'r> Working<'r> {
         let case = self
             .cases
             .get_mut(&case_id)
-            .ok_or(DecideError::CaseNotLoaded(0, case_id))?;
+            .ok_or(DecideError::CaseNotLoaded(case_id))?;
         let Some(creditor) = config.creditor(&case.creditor_id) else {
             return Ok(());
         };
@@ -869,7 +869,7 @@ impl<'r> Working<'r> {
             .debtor_types
             .get(&case.debtor_id)
             .copied()
-            .unwrap_or(DebtorType::Person);
+            .ok_or(DecideError::CaseNotLoaded(case_id))?;
         let ledger = case
             .ledger
             .as_mut()
@@ -956,7 +956,7 @@ impl<'r> Working<'r> {
         let case = self
             .cases
             .get_mut(&case_id)
-            .ok_or(DecideError::CaseNotLoaded(0, case_id))?;
+            .ok_or(DecideError::CaseNotLoaded(case_id))?;
         let ledger = case
             .ledger
             .as_mut()

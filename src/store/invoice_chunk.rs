@@ -56,6 +56,9 @@ impl Tx<'_> {
             cases.extend(self.cases_by_id(&case_ids)?);
             self.add_ledgers(&mut cases)?;
         }
+        // Ids are counted on by `decide` from the largest there is, as SQLite gives rowids one
+        // at a time; taken, not returned, since the write lock is held and nobody else takes
+        // one (a multi-row `INSERT … RETURNING` promises no order).
         let next = NextIds {
             debtor: self.next_id_of("SELECT COALESCE(MAX(id), 0) + 1 FROM debtors")?,
             case: self.next_id_of("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")?,
