@@ -21,7 +21,9 @@ impl Tx<'_> {
     /// credit note — every loaded case's invoices and ledger; then the next ids.
     ///
     /// Each set of keys is bound as one JSON array and joined (`json_each`) to the index that
-    /// answers it: one statement per kind of row, none per record.
+    /// answers it: one statement per kind of row (per creditor for numbers), none per record.
+    /// `CROSS JOIN` keeps the keys the outer loop: given a constant creditor, the planner would
+    /// otherwise walk the creditor's whole range of the index and probe the keys.
     pub fn invoice_chunk_state(
         &self,
         file_id: i64,
@@ -31,8 +33,8 @@ impl Tx<'_> {
             .tx
             .prepare_cached("SELECT original_name FROM inbound_files WHERE id = ?1")?
             .query_row([file_id], |r| r.get(0))?;
-        let mut numbers = KeySet::default();
-        let mut customers = KeySet::default();
+        let mut numbers = CreditorKeys::default();
+        let mut customers = CreditorKeys::default();
         let mut credits = false;
         for record in records {
             numbers.add(&record.creditor_id, &record.invoice_no);
@@ -78,46 +80,58 @@ impl Tx<'_> {
         Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
     }
 
-    fn known_invoices(&self, numbers: &KeySet) -> Result<Vec<KnownInvoice>, StoreError> {
+    fn known_invoices(&self, numbers: &CreditorKeys) -> Result<Vec<KnownInvoice>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT i.id, i.case_id, i.creditor_id, i.invoice_no, i.document_type, i.currency,
                     i.fingerprint, d.customer_no, f.original_name, i.position
-             FROM json_each(?1) k
-             JOIN invoices i ON i.creditor_id = k.value ->> 0 AND i.invoice_no = k.value ->> 1
+             FROM json_each(?2) k
+             CROSS JOIN invoices i ON i.creditor_id = ?1 AND i.invoice_no = k.value
              JOIN cases c ON c.id = i.case_id
              JOIN debtors d ON d.id = c.debtor_id
              JOIN inbound_files f ON f.id = i.file_id",
         )?;
-        let rows = stmt.query_map([numbers.json()?], |r| {
-            Ok(KnownInvoice {
-                id: r.get(0)?,
-                case_id: r.get(1)?,
-                creditor_id: r.get(2)?,
-                invoice_no: r.get(3)?,
-                document_type: enum_column(text(r, 4)?)?,
-                currency: r.get(5)?,
-                fingerprint: r.get(6)?,
-                customer_no: r.get(7)?,
-                origin: format!("{} {}", text(r, 8)?, text(r, 9)?),
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut invoices = Vec::new();
+        for (creditor_id, keys) in &numbers.by_creditor {
+            let rows = stmt.query_map((creditor_id, json(keys)?), |r| {
+                Ok(KnownInvoice {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    creditor_id: r.get(2)?,
+                    invoice_no: r.get(3)?,
+                    document_type: enum_column(text(r, 4)?)?,
+                    currency: r.get(5)?,
+                    fingerprint: r.get(6)?,
+                    customer_no: r.get(7)?,
+                    origin: format!("{} {}", text(r, 8)?, text(r, 9)?),
+                })
+            })?;
+            for row in rows {
+                invoices.push(row?);
+            }
+        }
+        Ok(invoices)
     }
 
-    fn known_debtors(&self, customers: &KeySet) -> Result<Vec<KnownDebtor>, StoreError> {
+    fn known_debtors(&self, customers: &CreditorKeys) -> Result<Vec<KnownDebtor>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT d.id, d.creditor_id, d.customer_no
-             FROM json_each(?1) k
-             JOIN debtors d ON d.creditor_id = k.value ->> 0 AND d.customer_no = k.value ->> 1",
+             FROM json_each(?2) k
+             CROSS JOIN debtors d ON d.creditor_id = ?1 AND d.customer_no = k.value",
         )?;
-        let rows = stmt.query_map([customers.json()?], |r| {
-            Ok(KnownDebtor {
-                id: r.get(0)?,
-                creditor_id: r.get(1)?,
-                customer_no: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut debtors = Vec::new();
+        for (creditor_id, keys) in &customers.by_creditor {
+            let rows = stmt.query_map((creditor_id, json(keys)?), |r| {
+                Ok(KnownDebtor {
+                    id: r.get(0)?,
+                    creditor_id: r.get(1)?,
+                    customer_no: r.get(2)?,
+                })
+            })?;
+            for row in rows {
+                debtors.push(row?);
+            }
+        }
+        Ok(debtors)
     }
 
     /// The cases not closed of these debtors (the ones a new invoice may join), through the
@@ -131,7 +145,7 @@ impl Tx<'_> {
             "SELECT c.id, c.case_no, c.state, c.creditor_id, c.debtor_id, d.debtor_type,
                     c.currency
              FROM json_each(?1) k
-             JOIN debtors d ON d.id = k.value
+             CROSS JOIN debtors d ON d.id = k.value
              JOIN cases c ON c.creditor_id = d.creditor_id AND c.debtor_id = d.id
                          AND c.state <> 'closed'",
         )?;
@@ -147,7 +161,7 @@ impl Tx<'_> {
             "SELECT c.id, c.case_no, c.state, c.creditor_id, c.debtor_id, d.debtor_type,
                     c.currency
              FROM json_each(?1) k
-             JOIN cases c ON c.id = k.value
+             CROSS JOIN cases c ON c.id = k.value
              JOIN debtors d ON d.id = c.debtor_id",
         )?;
         let rows = stmt.query_map([json(ids)?], known_case)?;
@@ -168,7 +182,7 @@ impl Tx<'_> {
         let ids = json(&ids)?;
         let mut stmt = self.tx.prepare_cached(
             "SELECT i.case_id, i.id, i.invoice_no, i.document_type, i.due_date, i.interest_through
-             FROM json_each(?1) k JOIN invoices i ON i.case_id = k.value",
+             FROM json_each(?1) k CROSS JOIN invoices i ON i.case_id = k.value",
         )?;
         let mut rows = stmt.query([&ids])?;
         while let Some(r) = rows.next()? {
@@ -187,7 +201,7 @@ impl Tx<'_> {
         }
         let mut stmt = self.tx.prepare_cached(
             "SELECT p.case_id, p.invoice_id, p.component, p.amount_minor
-             FROM json_each(?1) k JOIN postings p ON p.case_id = k.value",
+             FROM json_each(?1) k CROSS JOIN postings p ON p.case_id = k.value",
         )?;
         let mut rows = stmt.query([&ids])?;
         while let Some(r) = rows.next()? {
@@ -355,22 +369,24 @@ impl Tx<'_> {
     }
 }
 
-/// Distinct (creditor, number) pairs, as the JSON array `json_each` reads.
+/// Distinct numbers per creditor (a chunk names a handful of creditors), each creditor's
+/// numbers bound as a JSON array of strings: `json_each` gives each one as text, with no JSON
+/// to take apart per row.
 #[derive(Default)]
-struct KeySet<'a> {
+struct CreditorKeys<'a> {
     seen: HashSet<(&'a str, &'a str)>,
-    keys: Vec<[&'a str; 2]>,
+    by_creditor: Vec<(&'a str, Vec<&'a str>)>,
 }
 
-impl<'a> KeySet<'a> {
+impl<'a> CreditorKeys<'a> {
     fn add(&mut self, creditor_id: &'a str, number: &'a str) {
-        if self.seen.insert((creditor_id, number)) {
-            self.keys.push([creditor_id, number]);
+        if !self.seen.insert((creditor_id, number)) {
+            return;
         }
-    }
-
-    fn json(&self) -> Result<String, StoreError> {
-        json(&self.keys)
+        match self.by_creditor.iter_mut().find(|(c, _)| *c == creditor_id) {
+            Some((_, numbers)) => numbers.push(number),
+            None => self.by_creditor.push((creditor_id, vec![number])),
+        }
     }
 }
 
