@@ -543,6 +543,10 @@ impl<'r> Working<'r> {
         id
     }
 
+    /// An invoice: a number seen before is a no-op or a conflict; otherwise its debtor is
+    /// created or brought up to date, and it joins the debtor's first open case of its
+    /// currency that accepts invoices or opens one, with its event and postings (the principal
+    /// less what was paid before hand-over, the creditor's reminder fee).
     fn apply_invoice(
         &mut self,
         config: &Config,
@@ -691,6 +695,9 @@ impl<'r> Working<'r> {
         Ok(RecordOutcome::Applied)
     }
 
+    /// A credit note: reduces the principal of an invoice of the same customer and currency
+    /// on a case not closed, by at most what is open on it, after posting the case's interest
+    /// up to the credit note's date; closes the case `credited` when no principal is left.
     fn apply_credit_note(
         &mut self,
         config: &Config,
