@@ -1,17 +1,18 @@
-//! Applying typed records inside the file's transaction: invoices open or join cases, credit
-//! notes reduce them. Decisions live here; the SQL lives in `store`.
+//! Applying typed records inside the file's transaction: a chunk of invoices and credit notes
+//! at a time (decided by `invoicing`), and the interest and closing that payments and
+//! instructions share. The SQL lives in `store`.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
-use crate::config::{Config, Creditor};
-use crate::diagnostic::{Diagnostic, code};
-use crate::domain::{
-    CaseState, CloseReason, Component, Country, DocumentType, EventKind, HandoverStep,
-};
+use crate::config::Config;
+use crate::domain::{CaseState, CloseReason, Component, EventKind};
+use crate::invoicing;
 use crate::money::format_minor;
-use crate::reference::{self, Scheme};
-use crate::store::{CaseRow, NewCase, NewEvent, NewInvoice, StoreError, Tx};
+use crate::store::{CaseRow, NewEvent, StoreError, Tx};
 use crate::validate::invoice::InvoiceRecord;
+
+/// What became of one record; decided in `invoicing`, named here by payments and instructions.
+pub use crate::invoicing::RecordOutcome;
 
 /// Everything applying needs besides the records.
 #[derive(Debug, Clone, Copy)]
@@ -31,299 +32,28 @@ impl ApplyContext<'_> {
     }
 }
 
-/// What became of one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordOutcome {
-    Applied,
-    /// Seen before with the same content: nothing to do (SPEC §5.4).
-    Unchanged,
-    Rejected(Diagnostic),
-}
-
 /// Applies a chunk of invoice and credit note rows in file order; one outcome per record.
+/// Load → decide → write: what the records touch is read in a few set-based statements
+/// (`Tx::invoice_chunk_state`), the decisions are made over those values by
+/// `invoicing::decide` with no store in sight, and the changes are written in bulk
+/// (`Tx::write_invoice_changes`). The caller applies a file's invoices before its credit notes
+/// (two passes), so a credit note may reduce an invoice further down the file.
 pub fn apply_invoice_chunk(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
     records: &[InvoiceRecord],
 ) -> Result<Vec<RecordOutcome>, StoreError> {
-    records
-        .iter()
-        .map(|record| apply_invoice_row(tx, ctx, record))
-        .collect()
-}
-
-/// Applies one invoice or credit note row. The caller applies a file's invoices before its
-/// credit notes (two passes), so a credit note may reduce an invoice further down the file.
-pub fn apply_invoice_row(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    record: &InvoiceRecord,
-) -> Result<RecordOutcome, StoreError> {
-    match record.document_type {
-        DocumentType::Invoice => apply_invoice(tx, ctx, record),
-        DocumentType::CreditNote => apply_credit_note(tx, ctx, record),
+    if records.is_empty() {
+        return Ok(Vec::new());
     }
-}
-
-fn reject(
-    record: &InvoiceRecord,
-    field: &str,
-    code: &'static str,
-    message: String,
-) -> RecordOutcome {
-    RecordOutcome::Rejected(
-        Diagnostic::at(record.position.clone(), code, message)
-            .with_field(field)
-            .with_key(Some(&record.invoice_no)),
-    )
-}
-
-/// The same invoice number again: a no-op when nothing changed, a conflict otherwise.
-fn seen_before(tx: &Tx<'_>, record: &InvoiceRecord) -> Result<Option<RecordOutcome>, StoreError> {
-    let Some(existing) = tx.find_invoice(&record.creditor_id, &record.invoice_no)? else {
-        return Ok(None);
-    };
-    if existing.fingerprint == record.fingerprint() {
-        return Ok(Some(RecordOutcome::Unchanged));
-    }
-    Ok(Some(reject(
-        record,
-        "invoice_no",
-        code::CONFLICT,
-        format!(
-            "{} {} was already delivered with different content ({}); a delivered invoice is not changed by sending it again: send a credit note, or ask the agency desk",
-            record.document_type.as_str().replace('_', " "),
-            record.invoice_no,
-            existing.origin
-        ),
-    )))
-}
-
-fn apply_invoice(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    record: &InvoiceRecord,
-) -> Result<RecordOutcome, StoreError> {
-    if let Some(outcome) = seen_before(tx, record)? {
-        return Ok(outcome);
-    }
-    let Some(creditor) = ctx.config.creditor(&record.creditor_id) else {
-        // Validation only lets through creditors of the configuration.
-        return Ok(reject(
-            record,
-            "creditor_id",
-            code::UNKNOWN_CREDITOR,
-            format!(
-                "creditor `{}` is not a creditor of the agency",
-                record.creditor_id
-            ),
-        ));
-    };
-    let debtor_id = tx.upsert_debtor(record)?;
-    let joined = tx.joinable_case(&record.creditor_id, debtor_id, &record.currency)?;
-    let (case_id, case_no, state, opened) = match joined {
-        Some(case) => (case.id, case.case_no, case.state, false),
-        None => {
-            let number = tx.next_case_number()?;
-            let case_no = case_number(ctx.business_date, number);
-            let reference = agency_reference(&ctx.config.agency.reference_prefix, creditor, number)
-                .map_err(|e| {
-                    // The prefix is checked when the configuration loads, so this is a defect;
-                    // the error rolls the file's transaction back.
-                    StoreError::Invariant(format!("cannot make an agency reference: {e}"))
-                })?;
-            // The creditor sent its own collection notice: the case starts at the demand.
-            let first_step = if record.notice_sent_date.is_some() {
-                HandoverStep::Demand
-            } else {
-                creditor.handover
-            };
-            tx.insert_case(
-                number,
-                &NewCase {
-                    case_no: &case_no,
-                    reference: &reference,
-                    creditor_id: &creditor.id,
-                    debtor_id,
-                    currency: &record.currency,
-                    first_step,
-                    opened_on: ctx.business_date,
-                },
-            )?;
-            (number, case_no, CaseState::Registered, true)
-        }
-    };
-    let invoice_id = tx.insert_invoice(&NewInvoice {
-        record,
-        case_id,
-        credited_invoice_id: None,
-        file_id: ctx.file()?,
-    })?;
-    let principal = record.amount_minor - record.paid_minor;
-    let mut detail = format!("invoice {} due {}", record.invoice_no, record.due_date);
-    if record.paid_minor > 0 {
-        detail.push_str(&format!(
-            "; {} paid before hand-over",
-            format_minor(record.paid_minor, '.')
-        ));
-    }
-    if record.reminder_fee_minor > 0 {
-        detail.push_str(&format!(
-            "; creditor's reminder fee {}",
-            format_minor(record.reminder_fee_minor, '.')
-        ));
-    }
-    if opened {
-        detail.push_str(&format!("; case {case_no} opened"));
-    }
-    let event_id = tx.insert_event(&NewEvent {
-        case_id,
-        date: ctx.business_date,
-        kind: if opened {
-            EventKind::Registered
-        } else {
-            EventKind::InvoiceAdded
-        },
-        invoice_id: Some(invoice_id),
-        amount_minor: Some(principal),
-        state,
-        detail: &detail,
-        file_id: ctx.file_id,
-    })?;
-    tx.insert_posting(
-        case_id,
-        Some(invoice_id),
-        ctx.business_date,
-        Component::Principal,
-        principal,
-        event_id,
-    )?;
-    if record.reminder_fee_minor > 0 {
-        tx.insert_posting(
-            case_id,
-            Some(invoice_id),
-            ctx.business_date,
-            Component::Fee,
-            record.reminder_fee_minor,
-            event_id,
-        )?;
-    }
-    Ok(RecordOutcome::Applied)
-}
-
-fn apply_credit_note(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    record: &InvoiceRecord,
-) -> Result<RecordOutcome, StoreError> {
-    if let Some(outcome) = seen_before(tx, record)? {
-        return Ok(outcome);
-    }
-    let credited_no = record.credited_invoice_no.as_deref().unwrap_or_default();
-    let Some(credited) = tx.find_invoice(&record.creditor_id, credited_no)? else {
-        return Ok(reject(
-            record,
-            "credited_invoice_no",
-            code::UNKNOWN_INVOICE,
-            format!(
-                "credit note {} reduces invoice {credited_no}, which was never handed over; send the invoice first, or correct credited_invoice_no",
-                record.invoice_no
-            ),
-        ));
-    };
-    if credited.document_type != DocumentType::Invoice {
-        return Ok(reject(
-            record,
-            "credited_invoice_no",
-            code::BAD_VALUE,
-            format!("{credited_no} is itself a credit note; a credit note reduces an invoice"),
-        ));
-    }
-    if credited.customer_no != record.customer_no {
-        return Ok(reject(
-            record,
-            "customer_no",
-            code::CONFLICT,
-            format!(
-                "credit note {} is for customer {}, but invoice {credited_no} is for customer {}",
-                record.invoice_no, record.customer_no, credited.customer_no
-            ),
-        ));
-    }
-    if credited.currency != record.currency {
-        return Ok(reject(
-            record,
-            "currency",
-            code::BAD_CURRENCY,
-            format!(
-                "credit note {} is in {} but invoice {credited_no} is in {}",
-                record.invoice_no, record.currency, credited.currency
-            ),
-        ));
-    }
-    let case = tx.case_row(credited.case_id)?;
-    if case.state == CaseState::Closed {
-        return Ok(reject(
-            record,
-            "credited_invoice_no",
-            code::CASE_CLOSED,
-            format!(
-                "invoice {credited_no} belongs to case {}, which is closed; a credit after closing is settled between creditor and debtor",
-                case.case_no
-            ),
-        ));
-    }
-    let open = tx.invoice_principal_open(credited.id)?;
-    if record.amount_minor > open {
-        return Ok(reject(
-            record,
-            "amount",
-            code::CREDIT_EXCEEDS_OPEN,
-            format!(
-                "credit note {} of {} is more than the {} still open on invoice {credited_no}; credit at most the open amount and refund the rest to the debtor directly",
-                record.invoice_no,
-                format_minor(record.amount_minor, '.'),
-                format_minor(open, '.')
-            ),
-        ));
-    }
-    // Interest up to the credit note's date is owed on the principal as it was.
-    if case.state != CaseState::Closed {
-        accrue_interest(tx, ctx, case.id, record.issue_date)?;
-    }
-    let credit_id = tx.insert_invoice(&NewInvoice {
-        record,
-        case_id: case.id,
-        credited_invoice_id: Some(credited.id),
-        file_id: ctx.file()?,
-    })?;
-    let detail = format!(
-        "credit note {} reduces invoice {credited_no}",
-        record.invoice_no
-    );
-    let event_id = tx.insert_event(&NewEvent {
-        case_id: case.id,
-        date: ctx.business_date,
-        kind: EventKind::Credited,
-        invoice_id: Some(credit_id),
-        amount_minor: Some(-record.amount_minor),
-        state: case.state,
-        detail: &detail,
-        file_id: ctx.file_id,
-    })?;
-    tx.insert_posting(
-        case.id,
-        Some(credited.id),
-        ctx.business_date,
-        Component::Principal,
-        -record.amount_minor,
-        event_id,
-    )?;
-    let balance = tx.case_balance(case.id)?;
-    if balance.principal == 0 {
-        close_credited(tx, ctx, case.id)?;
-    }
-    Ok(RecordOutcome::Applied)
+    let file_id = ctx.file()?;
+    let state = tx.invoice_chunk_state(file_id, records)?;
+    // A decision error is a defect (an agency prefix the configuration let through, a rule
+    // table that cannot answer): the error rolls the file's transaction back.
+    let changes = invoicing::decide(ctx.config, ctx.business_date, records, state)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    tx.write_invoice_changes(ctx.business_date, file_id, &changes)?;
+    Ok(changes.outcomes)
 }
 
 /// Nothing of the claims is left: unpaid fees, costs and interest are written off and the case
@@ -485,59 +215,4 @@ pub fn interest_due_on(
         ));
     }
     Ok(due)
-}
-
-/// Case numbers: the year the case opened and a running number, e.g. `2026-000017`.
-pub fn case_number(opened_on: NaiveDate, number: i64) -> String {
-    format!("{}-{number:06}", opened_on.year())
-}
-
-/// The agency reference a debtor pays a case with, in the scheme of the creditor's country
-/// (SPEC §9): the agency prefix, the case's running number, and the check digit(s).
-pub fn agency_reference(
-    prefix: &str,
-    creditor: &Creditor,
-    number: i64,
-) -> Result<String, reference::ReferenceError> {
-    let base = format!("{prefix}{number:07}");
-    match creditor.country {
-        Country::No => reference::generate(Scheme::KidMod10, &base),
-        Country::Se => reference::generate_se_ocr_with_length_digit(&base),
-        Country::Fi => reference::generate(Scheme::FiRef, &base),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn creditor(country: Country) -> Creditor {
-        Creditor {
-            id: "x".into(),
-            name: "x".into(),
-            country,
-            currency: country.home_currency().into(),
-            other_currencies: vec![],
-            reference_scheme: Scheme::KidMod10,
-            reference_lengths: vec![],
-            handover: HandoverStep::Notice,
-        }
-    }
-
-    #[test]
-    fn agency_references_follow_the_country_scheme() {
-        let no = agency_reference("70", &creditor(Country::No), 17).unwrap();
-        assert!(no.starts_with("700000017"));
-        assert_eq!(reference::validate(Scheme::KidMod10, &no), Ok(()));
-        let se = agency_reference("70", &creditor(Country::Se), 17).unwrap();
-        assert_eq!(reference::validate_se_ocr_with_length_digit(&se), Ok(()));
-        let fi = agency_reference("70", &creditor(Country::Fi), 17).unwrap();
-        assert_eq!(reference::validate(Scheme::FiRef, &fi), Ok(()));
-    }
-
-    #[test]
-    fn case_numbers_carry_the_year() {
-        let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
-        assert_eq!(case_number(date, 17), "2026-000017");
-    }
 }

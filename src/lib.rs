@@ -31,6 +31,7 @@ pub mod lifecycle;
 pub mod matching;
 pub mod allocation;
 pub mod apply;
+pub mod invoicing;
 pub mod payments;
 pub mod instructions;
 pub mod daily;

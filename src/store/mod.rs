@@ -8,6 +8,7 @@ mod cases;
 mod daily_report;
 mod files;
 mod instructions;
+mod invoice_chunk;
 mod maintenance;
 mod monitoring;
 mod outbox;
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
+pub use cases::{Balance, CaseRow, InterestBasis, NewEvent};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,
