@@ -150,7 +150,8 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT i.id, i.invoice_no, i.due_date, i.interest_through,
                     (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
-                     WHERE p.invoice_id = i.id AND p.component = 'principal')
+                     WHERE p.case_id = i.case_id AND p.component = 'principal'
+                       AND p.invoice_id = i.id)
              FROM invoices i
              WHERE i.case_id = ?1 AND i.document_type = 'invoice'",
         )?;

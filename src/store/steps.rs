@@ -45,7 +45,8 @@ impl Tx<'_> {
                     (SELECT MIN(i.due_date) FROM invoices i
                      WHERE i.case_id = c.id AND i.document_type = 'invoice'
                        AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
-                            WHERE p.invoice_id = i.id AND p.component = 'principal') > 0),
+                            WHERE p.case_id = i.case_id AND p.component = 'principal'
+                       AND p.invoice_id = i.id) > 0),
                     (SELECT MAX(e.event_date) FROM case_events e
                      WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)

@@ -147,7 +147,8 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare(
             "SELECT i.invoice_no, i.document_type, i.reference, i.due_date, i.amount_minor,
                     COALESCE((SELECT SUM(p.amount_minor) FROM postings p
-                              WHERE p.invoice_id = i.id AND p.component = 'principal'), 0)
+                              WHERE p.case_id = i.case_id AND p.component = 'principal'
+                       AND p.invoice_id = i.id), 0)
              FROM invoices i WHERE i.case_id = ?1 ORDER BY i.due_date, i.id",
         )?;
         view.invoices = stmt
