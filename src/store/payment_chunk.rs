@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::steps::{IsoDate, bulk};
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::settlement::{
     AllocationPart, KnownPayment, LedgerSum, LoadedCase, LoadedInvoice, SettleKeys, Settlement,
@@ -227,19 +228,58 @@ impl Tx<'_> {
         Ok(cases.into_values().collect())
     }
 
-    /// Writes a chunk's settlement: rows in the order and with the ids it lists.
+    /// Writes a chunk's settlement: rows in the order and with the ids it lists, inserted with
+    /// multi-row statements; updates only where rows already existed.
     pub fn write_settlement(
         &self,
         settlement: &Settlement<'_>,
         file_id: Option<i64>,
     ) -> Result<(), StoreError> {
-        let date = settlement.date.to_string();
-        self.insert_settled_payments(settlement, &date, file_id)?;
+        let date = IsoDate::new(settlement.date);
+        bulk(
+            &self.tx,
+            "INSERT INTO payments (id, sender, payment_id, kind, creditor_id, reference,
+                 invoice_no, amount_minor, currency, payment_date, payer_name, payer_account,
+                 reverses, fingerprint, file_id, case_id, matched_by, matched_on,
+                 unmatched_reason) VALUES ",
+            "(#, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #)",
+            "",
+            &date,
+            settlement.payments.iter(),
+            |stmt, at, p| {
+                let r = p.record;
+                stmt.raw_bind_parameter(at, p.id)?;
+                stmt.raw_bind_parameter(at + 1, p.sender)?;
+                stmt.raw_bind_parameter(at + 2, r.payment_id.as_str())?;
+                stmt.raw_bind_parameter(at + 3, r.kind.as_str())?;
+                stmt.raw_bind_parameter(at + 4, r.creditor_id.as_deref())?;
+                stmt.raw_bind_parameter(at + 5, r.reference.as_deref())?;
+                stmt.raw_bind_parameter(at + 6, r.invoice_no.as_deref())?;
+                stmt.raw_bind_parameter(at + 7, r.amount_minor)?;
+                stmt.raw_bind_parameter(at + 8, r.currency.as_str())?;
+                stmt.raw_bind_parameter(at + 9, IsoDate::new(r.payment_date))?;
+                stmt.raw_bind_parameter(at + 10, r.payer_name.as_deref())?;
+                stmt.raw_bind_parameter(at + 11, r.payer_account.as_deref())?;
+                stmt.raw_bind_parameter(at + 12, p.reverses)?;
+                stmt.raw_bind_parameter(at + 13, p.fingerprint.as_str())?;
+                stmt.raw_bind_parameter(at + 14, file_id)?;
+                stmt.raw_bind_parameter(at + 15, p.matched.map(|(case_id, _)| case_id))?;
+                stmt.raw_bind_parameter(at + 16, p.matched.map(|(_, by)| by.as_str()))?;
+                stmt.raw_bind_parameter(at + 17, p.matched.map(|_| &date))?;
+                stmt.raw_bind_parameter(at + 18, p.unmatched_reason.map(|r| r.as_str()))?;
+                Ok(())
+            },
+        )?;
         let mut stmt = self.tx.prepare_cached(
             "UPDATE payments SET case_id = ?2, matched_by = ?3, matched_on = ?4 WHERE id = ?1",
         )?;
         for m in &settlement.matched {
-            stmt.execute(rusqlite::params![m.payment, m.case_id, m.by.as_str(), date])?;
+            stmt.execute(rusqlite::params![
+                m.payment,
+                m.case_id,
+                m.by.as_str(),
+                &date
+            ])?;
         }
         let mut stmt = self
             .tx
@@ -247,57 +287,64 @@ impl Tx<'_> {
         for (payment, by) in &settlement.reversed {
             stmt.execute((payment, by))?;
         }
-        let mut stmt = self.tx.prepare_cached(
+        bulk(
+            &self.tx,
             "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
-                 state, detail, file_id)
-             VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8)",
+                 state, detail, file_id) VALUES ",
+            "(#, #, ?1, #, NULL, #, #, #, #)",
+            "",
+            &date,
+            settlement.events.iter(),
+            |stmt, at, e| {
+                stmt.raw_bind_parameter(at, e.id)?;
+                stmt.raw_bind_parameter(at + 1, e.case_id)?;
+                stmt.raw_bind_parameter(at + 2, e.kind.as_str())?;
+                stmt.raw_bind_parameter(at + 3, e.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, e.state.as_str())?;
+                stmt.raw_bind_parameter(at + 5, e.detail.as_str())?;
+                stmt.raw_bind_parameter(at + 6, file_id)?;
+                Ok(())
+            },
         )?;
-        for e in &settlement.events {
-            stmt.execute(rusqlite::params![
-                e.id,
-                e.case_id,
-                date,
-                e.kind.as_str(),
-                e.amount_minor,
-                e.state.as_str(),
-                e.detail,
-                file_id,
-            ])?;
-        }
-        let mut stmt = self.tx.prepare_cached(
+        bulk(
+            &self.tx,
             "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
-                 event_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 event_id) VALUES ",
+            "(#, #, ?1, #, #, #)",
+            "",
+            &date,
+            settlement.postings.iter(),
+            |stmt, at, p| {
+                stmt.raw_bind_parameter(at, p.case_id)?;
+                stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
+                stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
+                stmt.raw_bind_parameter(at + 3, p.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, p.event_id)?;
+                Ok(())
+            },
         )?;
-        for p in &settlement.postings {
-            stmt.execute(rusqlite::params![
-                p.case_id,
-                p.invoice_id,
-                date,
-                p.component.as_str(),
-                p.amount_minor,
-                p.event_id,
-            ])?;
-        }
-        let mut stmt = self.tx.prepare_cached(
+        // The allocations share no date; `?1` is bound and left unused.
+        bulk(
+            &self.tx,
             "INSERT INTO allocations (payment_id, case_id, invoice_id, component, amount_minor)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES ",
+            "(#, #, #, #, #)",
+            "",
+            &date,
+            settlement.allocations.iter(),
+            |stmt, at, a| {
+                stmt.raw_bind_parameter(at, a.payment)?;
+                stmt.raw_bind_parameter(at + 1, a.part.case_id)?;
+                stmt.raw_bind_parameter(at + 2, a.part.invoice_id)?;
+                stmt.raw_bind_parameter(
+                    at + 3,
+                    a.part.component.map_or("overpaid", |c| c.as_str()),
+                )?;
+                stmt.raw_bind_parameter(at + 4, a.part.amount_minor)?;
+                Ok(())
+            },
         )?;
-        for a in &settlement.allocations {
-            stmt.execute(rusqlite::params![
-                a.payment,
-                a.part.case_id,
-                a.part.invoice_id,
-                a.part.component.map_or("overpaid", |c| c.as_str()),
-                a.part.amount_minor,
-            ])?;
-        }
-        let mut stmt = self
-            .tx
-            .prepare_cached("UPDATE invoices SET interest_through = ?2 WHERE id = ?1")?;
-        for (invoice, through) in &settlement.interest_through {
-            stmt.execute(rusqlite::params![invoice, through.to_string()])?;
-        }
+        self.update_interest_through_to(&settlement.interest_through)?;
         // `closed_on` is the business date while the case is closed by this chunk.
         let mut stmt = self.tx.prepare_cached(
             "UPDATE cases SET state = ?2, close_reason = ?3, state_before_close = ?4,
@@ -311,50 +358,34 @@ impl Tx<'_> {
                 c.state.as_str(),
                 c.close_reason.map(|r| r.as_str()),
                 c.state_before_close.map(|s| s.as_str()),
-                date,
+                &date,
                 c.deadline_cleared,
             ])?;
         }
         Ok(())
     }
 
-    fn insert_settled_payments(
+    /// Moves `interest_through` of each invoice to the last date listed for it: one statement
+    /// per date and chunk of ids (a chunk's payments share a handful of payment dates).
+    fn update_interest_through_to(
         &self,
-        settlement: &Settlement<'_>,
-        date: &str,
-        file_id: Option<i64>,
+        moves: &[(i64, chrono::NaiveDate)],
     ) -> Result<(), StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO payments (id, sender, payment_id, kind, creditor_id, reference,
-                 invoice_no, amount_minor, currency, payment_date, payer_name, payer_account,
-                 reverses, fingerprint, file_id, case_id, matched_by, matched_on,
-                 unmatched_reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17, ?18, ?19)",
-        )?;
-        for p in &settlement.payments {
-            let r = p.record;
-            stmt.execute(rusqlite::params![
-                p.id,
-                p.sender,
-                r.payment_id,
-                r.kind.as_str(),
-                r.creditor_id,
-                r.reference,
-                r.invoice_no,
-                r.amount_minor,
-                r.currency,
-                r.payment_date.to_string(),
-                r.payer_name,
-                r.payer_account,
-                p.reverses,
-                p.fingerprint,
-                file_id,
-                p.matched.map(|(case_id, _)| case_id),
-                p.matched.map(|(_, by)| by.as_str()),
-                p.matched.map(|_| date),
-                p.unmatched_reason.map(|r| r.as_str()),
-            ])?;
+        let last: BTreeMap<i64, chrono::NaiveDate> = moves.iter().copied().collect();
+        let mut by_date: BTreeMap<chrono::NaiveDate, Vec<i64>> = BTreeMap::new();
+        for (invoice, date) in last {
+            by_date.entry(date).or_default().push(invoice);
+        }
+        for (date, invoices) in by_date {
+            bulk(
+                &self.tx,
+                "UPDATE invoices SET interest_through = ?1 WHERE id IN (",
+                "#",
+                ")",
+                &IsoDate::new(date),
+                invoices.iter(),
+                |stmt, at, id| stmt.raw_bind_parameter(at, id),
+            )?;
         }
         Ok(())
     }
