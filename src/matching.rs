@@ -121,13 +121,23 @@ pub struct Suggestion {
     pub why: &'static str,
 }
 
+/// An open case as suggestions compare it with a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCase {
+    pub case_no: String,
+    pub currency: String,
+    pub debtor_name: String,
+    /// What is open on the case in total, in minor units.
+    pub total_minor: i64,
+}
+
 /// Open cases in the payment's currency whose total open equals the amount, or whose debtor
 /// name shares a word (three letters or more) with the payer's name; at most five.
 pub fn suggestions(
     amount_minor: i64,
     currency: &str,
     payer_name: Option<&str>,
-    open_cases: &[crate::store::CaseSummary],
+    open_cases: &[OpenCase],
 ) -> Vec<Suggestion> {
     let words = |text: &str| -> Vec<String> {
         text.split(|c: char| !c.is_alphanumeric())
@@ -138,7 +148,7 @@ pub fn suggestions(
     let payer_words = payer_name.map(words).unwrap_or_default();
     let mut out = Vec::new();
     for case in open_cases.iter().filter(|c| c.currency == currency) {
-        let same_amount = case.balance.total() == amount_minor;
+        let same_amount = case.total_minor == amount_minor;
         let similar_name = words(&case.debtor_name)
             .iter()
             .any(|w| payer_words.contains(w));

@@ -2,6 +2,11 @@
 //! (SPEC §6.1): match, settle interest, allocate in the country's order, close `paid`; keep
 //! what does not match with its reason and try it again when new invoices arrive; undo a
 //! reversed payment exactly.
+//!
+//! The decisions are `settlement`'s, pure; here a chunk's keys are gathered, and what they
+//! touch is loaded, decided over and written back in bulk (`Tx::load_settlement`,
+//! `settlement::decide`, `Tx::write_settlement`). Instructions other than `assign_payment` are
+//! still applied one at a time (`instructions::apply_command`).
 
 use crate::apply::{ApplyContext, RecordOutcome};
 use crate::config::Sender;
