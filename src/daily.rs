@@ -18,7 +18,7 @@ use crate::lifecycle::{
     Clock, Holds, Step, Transition, Trigger, limitation_warning_due, state_after, transition,
 };
 use crate::money::format_minor;
-use crate::rules::{CollectionLevel, RuleError};
+use crate::rules::{CollectionLevel, RuleError, Rules};
 use crate::store::Balance;
 
 /// What a daily run did.
@@ -499,11 +499,9 @@ fn take_step<'a>(
     Ok(())
 }
 
-/// The case's late-payment interest up to and including `to`, as `apply::accrue_interest_on`
-/// posts it: per open invoice on its open principal from the day after its due date (or
-/// `interest_through`), never before the tables start, rounded per invoice, one `interest`
-/// event for what is not zero; every invoice computed is marked posted through `to`. Returns
-/// the amount posted.
+/// The case's late-payment interest up to and including `to` (see [`interest_parts`]), one
+/// `interest` event for what is not zero; every invoice computed is marked posted through
+/// `to`. Returns the amount posted.
 fn post_interest(
     config: &Config,
     case: &DayCase,
@@ -511,49 +509,26 @@ fn post_interest(
     to: NaiveDate,
     changes: &mut DayChanges<'_>,
 ) -> Result<i64, DecideError> {
-    let rules = &config.rules;
-    let tables_start = rules
-        .covers_from()
-        .pred_opt()
-        .unwrap_or(rules.covers_from());
-    let mut parts: Vec<(&OpenInvoice, i64)> = Vec::with_capacity(case.open_invoices.len());
-    for invoice in &case.open_invoices {
-        let from = invoice
-            .interest_through
-            .unwrap_or(invoice.due_date)
-            .max(tables_start);
-        if to <= from {
-            continue;
-        }
-        let accrued = rules
-            .interest_on_balance(
-                country,
-                case.debtor_type,
-                &[(from, invoice.principal_open_minor)],
-                from,
-                to,
-            )
-            .map_err(|error| DecideError::Interest {
-                case_no: case.case_no.clone(),
-                error,
-            })?;
-        changes.interest_through.push(invoice.id);
-        parts.push((invoice, crate::interest::round_to_minor(accrued)));
-    }
+    let mut parts = interest_parts(
+        &config.rules,
+        country,
+        case.debtor_type,
+        &case.open_invoices,
+        to,
+    )
+    .map_err(|error| DecideError::Interest {
+        case_no: case.case_no.clone(),
+        error,
+    })?;
+    changes
+        .interest_through
+        .extend(parts.iter().map(|(invoice, _)| invoice.id));
     parts.retain(|(_, minor)| *minor > 0);
     let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
     if total == 0 {
         return Ok(0);
     }
-    let mut detail = format!("late-payment interest up to {to}: ");
-    for (i, (invoice, minor)) in parts.iter().enumerate() {
-        if i > 0 {
-            detail.push_str(", ");
-        }
-        detail.push_str(&invoice.invoice_no);
-        detail.push(' ');
-        detail.push_str(&format_minor(*minor, '.'));
-    }
+    let detail = interest_detail(to, &parts);
     let event = changes.events.len();
     changes.events.push(DayEvent {
         case_id: case.id,
@@ -572,6 +547,57 @@ fn post_interest(
         });
     }
     Ok(total)
+}
+
+/// The late-payment interest of a case's open invoices up to and including `to`, as every
+/// caller posts it (the daily steps, and settlement before a payment, SPEC §6.1.4): per open
+/// invoice on its open principal from the day after its due date (or `interest_through`),
+/// never before the tables start, rounded per invoice. Lists every invoice it was computed
+/// for, zero amounts included: each of them is posted through `to`.
+pub fn interest_parts<'i>(
+    rules: &Rules,
+    country: Country,
+    debtor_type: DebtorType,
+    open_invoices: &'i [OpenInvoice],
+    to: NaiveDate,
+) -> Result<Vec<(&'i OpenInvoice, i64)>, RuleError> {
+    let tables_start = rules
+        .covers_from()
+        .pred_opt()
+        .unwrap_or(rules.covers_from());
+    let mut parts = Vec::with_capacity(open_invoices.len());
+    for invoice in open_invoices {
+        let from = invoice
+            .interest_through
+            .unwrap_or(invoice.due_date)
+            .max(tables_start);
+        if to <= from {
+            continue;
+        }
+        let accrued = rules.interest_on_balance(
+            country,
+            debtor_type,
+            &[(from, invoice.principal_open_minor)],
+            from,
+            to,
+        )?;
+        parts.push((invoice, crate::interest::round_to_minor(accrued)));
+    }
+    Ok(parts)
+}
+
+/// The detail of an `interest` event: each invoice's number and amount.
+pub fn interest_detail(to: NaiveDate, parts: &[(&OpenInvoice, i64)]) -> String {
+    let mut detail = format!("late-payment interest up to {to}: ");
+    for (i, (invoice, minor)) in parts.iter().enumerate() {
+        if i > 0 {
+            detail.push_str(", ");
+        }
+        detail.push_str(&invoice.invoice_no);
+        detail.push(' ');
+        detail.push_str(&format_minor(*minor, '.'));
+    }
+    detail
 }
 
 fn letter_event(step: HandoverStep) -> EventKind {

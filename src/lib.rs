@@ -29,6 +29,7 @@ pub mod analysis;
 pub mod interest;
 pub mod lifecycle;
 pub mod matching;
+pub mod settlement;
 pub mod allocation;
 pub mod apply;
 pub mod invoicing;

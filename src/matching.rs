@@ -3,12 +3,12 @@
 //! direct payments by the creditor's reference or invoice number. What does not match gets a
 //! reason. A sender never reaches a creditor it does not act for.
 //!
-//! The decision is pure; the store answers the questions through [`Lookup`].
+//! The decision is pure; the questions are answered through [`Lookup`], by the working set of
+//! the cases a chunk of payments touches (`settlement::WorkingSet`), loaded before deciding.
 
 use crate::config::Sender;
 use crate::domain::{PaymentKind, UnmatchedReason};
 use crate::reference;
-use crate::store::StoreError;
 use crate::validate::payment::PaymentRecord;
 
 /// A case a payment may belong to.
@@ -43,19 +43,16 @@ impl MatchedBy {
     }
 }
 
-/// The questions matching asks the store.
+/// The questions matching asks about the cases.
 pub trait Lookup {
     /// The case with this agency reference, open or closed (a second payment of a paid case
     /// still belongs to it, as an over-payment).
-    fn case_by_agency_reference(&self, reference: &str) -> Result<Option<Candidate>, StoreError>;
-    /// The cases of open invoices (principal left) carrying this reference of their own.
-    fn cases_by_invoice_reference(&self, reference: &str) -> Result<Vec<Candidate>, StoreError>;
+    fn case_by_agency_reference(&self, reference: &str) -> Option<Candidate>;
+    /// The cases of open invoices (principal left) carrying this reference of their own, in
+    /// case order.
+    fn cases_by_invoice_reference(&self, reference: &str) -> Vec<Candidate>;
     /// The case of a creditor's invoice by number.
-    fn case_by_invoice_no(
-        &self,
-        creditor_id: &str,
-        invoice_no: &str,
-    ) -> Result<Option<Candidate>, StoreError>;
+    fn case_by_invoice_no(&self, creditor_id: &str, invoice_no: &str) -> Option<Candidate>;
 }
 
 /// Finds the case a payment belongs to, or says why there is none.
@@ -63,7 +60,7 @@ pub fn match_payment(
     payment: &PaymentRecord,
     sender: &Sender,
     lookup: &dyn Lookup,
-) -> Result<Result<(Candidate, MatchedBy), UnmatchedReason>, StoreError> {
+) -> Result<(Candidate, MatchedBy), UnmatchedReason> {
     let allowed = |c: &Candidate| {
         sender.may_act_for(&c.creditor_id)
             && payment
@@ -80,13 +77,13 @@ pub fn match_payment(
     };
     if let Some(reference) = &payment.reference {
         if payment.kind == PaymentKind::Bank
-            && let Some(case) = lookup.case_by_agency_reference(reference)?
+            && let Some(case) = lookup.case_by_agency_reference(reference)
             && allowed(&case)
         {
-            return Ok(currency_checked(case, MatchedBy::AgencyReference));
+            return currency_checked(case, MatchedBy::AgencyReference);
         }
         let mut cases: Vec<Candidate> = lookup
-            .cases_by_invoice_reference(reference)?
+            .cases_by_invoice_reference(reference)
             .into_iter()
             .filter(|c| allowed(c))
             .collect();
@@ -94,26 +91,26 @@ pub fn match_payment(
         match cases.len() {
             1 => {
                 let case = cases.remove(0);
-                return Ok(currency_checked(case, MatchedBy::InvoiceReference));
+                return currency_checked(case, MatchedBy::InvoiceReference);
             }
             0 => {}
-            _ => return Ok(Err(UnmatchedReason::AmbiguousReference)),
+            _ => return Err(UnmatchedReason::AmbiguousReference),
         }
     }
     if let (Some(creditor), Some(invoice_no)) = (&payment.creditor_id, &payment.invoice_no)
-        && let Some(case) = lookup.case_by_invoice_no(creditor, invoice_no)?
+        && let Some(case) = lookup.case_by_invoice_no(creditor, invoice_no)
         && allowed(&case)
     {
-        return Ok(currency_checked(case, MatchedBy::InvoiceNumber));
+        return currency_checked(case, MatchedBy::InvoiceNumber);
     }
-    Ok(Err(match &payment.reference {
+    Err(match &payment.reference {
         // An invoice number that names no invoice the sender may reach.
         None if payment.invoice_no.is_some() => UnmatchedReason::UnknownReference,
         None => UnmatchedReason::NoReference,
         // A reference valid under no scheme was mistyped somewhere on the way.
         Some(r) if reference::schemes_valid_for(r).is_empty() => UnmatchedReason::BadCheckDigit,
         Some(_) => UnmatchedReason::UnknownReference,
-    }))
+    })
 }
 
 /// A case an unmatched payment may belong to, for a person to decide: never applied by
@@ -124,13 +121,23 @@ pub struct Suggestion {
     pub why: &'static str,
 }
 
+/// An open case as suggestions compare it with a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenCase {
+    pub case_no: String,
+    pub currency: String,
+    pub debtor_name: String,
+    /// What is open on the case in total, in minor units.
+    pub total_minor: i64,
+}
+
 /// Open cases in the payment's currency whose total open equals the amount, or whose debtor
 /// name shares a word (three letters or more) with the payer's name; at most five.
 pub fn suggestions(
     amount_minor: i64,
     currency: &str,
     payer_name: Option<&str>,
-    open_cases: &[crate::store::CaseSummary],
+    open_cases: &[OpenCase],
 ) -> Vec<Suggestion> {
     let words = |text: &str| -> Vec<String> {
         text.split(|c: char| !c.is_alphanumeric())
@@ -141,7 +148,7 @@ pub fn suggestions(
     let payer_words = payer_name.map(words).unwrap_or_default();
     let mut out = Vec::new();
     for case in open_cases.iter().filter(|c| c.currency == currency) {
-        let same_amount = case.balance.total() == amount_minor;
+        let same_amount = case.total_minor == amount_minor;
         let similar_name = words(&case.debtor_name)
             .iter()
             .any(|w| payer_words.contains(w));
@@ -181,27 +188,24 @@ mod tests {
     }
 
     impl Lookup for Fake {
-        fn case_by_agency_reference(&self, r: &str) -> Result<Option<Candidate>, StoreError> {
-            Ok(self
-                .agency
+        fn case_by_agency_reference(&self, r: &str) -> Option<Candidate> {
+            self.agency
                 .iter()
                 .find(|(k, _)| *k == r)
-                .map(|(_, c)| c.clone()))
+                .map(|(_, c)| c.clone())
         }
-        fn cases_by_invoice_reference(&self, r: &str) -> Result<Vec<Candidate>, StoreError> {
-            Ok(self
-                .invoice_refs
+        fn cases_by_invoice_reference(&self, r: &str) -> Vec<Candidate> {
+            self.invoice_refs
                 .iter()
                 .filter(|(k, _)| *k == r)
                 .map(|(_, c)| c.clone())
-                .collect())
+                .collect()
         }
-        fn case_by_invoice_no(&self, cr: &str, no: &str) -> Result<Option<Candidate>, StoreError> {
-            Ok(self
-                .invoice_nos
+        fn case_by_invoice_no(&self, cr: &str, no: &str) -> Option<Candidate> {
+            self.invoice_nos
                 .iter()
                 .find(|((c, n), _)| *c == cr && *n == no)
-                .map(|(_, c)| c.clone()))
+                .map(|(_, c)| c.clone())
         }
     }
 
@@ -256,7 +260,7 @@ mod tests {
         let config = config();
         let bank = config.sender("bank").unwrap();
         let f = fake();
-        let check = |p: PaymentRecord| match_payment(&p, bank, &f).unwrap();
+        let check = |p: PaymentRecord| match_payment(&p, bank, &f);
         assert_eq!(
             check(payment(PaymentKind::Bank, Some("7000000013"), "NOK"))
                 .unwrap()
@@ -301,7 +305,7 @@ mod tests {
         let mut p = payment(PaymentKind::Direct, Some("12345674"), "NOK");
         p.creditor_id = Some("987654325".into());
         assert_eq!(
-            match_payment(&p, fjellstua, &f).unwrap(),
+            match_payment(&p, fjellstua, &f),
             Err(UnmatchedReason::UnknownReference)
         );
         // An invoice number of another creditor.
@@ -309,15 +313,12 @@ mod tests {
         p.invoice_no = Some("104510".into());
         p.creditor_id = Some("923609016".into());
         assert_eq!(
-            match_payment(&p, fjellstua, &f).unwrap(),
+            match_payment(&p, fjellstua, &f),
             Err(UnmatchedReason::UnknownReference)
         );
         // Among two invoices with one reference, only its own creditor's counts.
         let mut p = payment(PaymentKind::Direct, Some("55555553"), "NOK");
         p.creditor_id = Some("987654325".into());
-        assert_eq!(
-            match_payment(&p, fjellstua, &f).unwrap().unwrap().0.case_id,
-            4
-        );
+        assert_eq!(match_payment(&p, fjellstua, &f).unwrap().0.case_id, 4);
     }
 }

@@ -2,17 +2,20 @@
 //! (SPEC §6.1): match, settle interest, allocate in the country's order, close `paid`; keep
 //! what does not match with its reason and try it again when new invoices arrive; undo a
 //! reversed payment exactly.
+//!
+//! The decisions are `settlement`'s, pure; here a chunk's keys are gathered, and what they
+//! touch is loaded, decided over and written back in bulk (`Tx::load_settlement`,
+//! `settlement::decide`, `Tx::write_settlement`). Instructions other than `assign_payment` are
+//! still applied one at a time (`instructions::apply_command`).
 
-use crate::allocation::allocate;
-use crate::apply::{ApplyContext, RecordOutcome, accrue_interest_on};
+use crate::apply::{ApplyContext, RecordOutcome};
 use crate::config::Sender;
 use crate::diagnostic::{Diagnostic, code};
-use crate::domain::{Action, CaseState, CloseReason, Country, EventKind, PaymentKind};
+use crate::domain::Action;
 use crate::instructions::apply_command;
 use crate::lifecycle::Command;
-use crate::matching::{Candidate, MatchedBy, match_payment};
-use crate::money::format_minor;
-use crate::store::{AllocationRow, NewEvent, StoreError, Tx};
+use crate::settlement::{self, Settle, SettleKeys};
+use crate::store::{StoreError, Tx};
 use crate::validate::instruction::{InstructionRecord, Target};
 use crate::validate::payment::PaymentRecord;
 
@@ -30,17 +33,40 @@ fn reject(
     )
 }
 
-/// Applies a chunk of payment rows from `sender` in file order; one outcome per record.
+/// Applies a chunk of payment rows from `sender` in file order; one outcome per record: loads
+/// the cases and earlier payments the chunk touches, decides every row over them
+/// ([`settlement::decide`]), and writes the changes in bulk.
 pub fn apply_payment_chunk(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
     sender: &Sender,
     records: &[PaymentRecord],
 ) -> Result<Vec<RecordOutcome>, StoreError> {
-    records
+    // Every payment row is written with its file.
+    ctx.file()?;
+    let mut keys = SettleKeys::default();
+    for record in records {
+        keys.add(&sender.id, record);
+    }
+    let work: Vec<Settle<'_>> = records
         .iter()
-        .map(|record| apply_payment(tx, ctx, sender, record))
-        .collect()
+        .map(|record| Settle::Received { sender, record })
+        .collect();
+    settle(tx, ctx, &keys, &work)
+}
+
+/// Loads what `keys` touch, decides `work` in order and writes the result.
+fn settle(
+    tx: &Tx<'_>,
+    ctx: ApplyContext<'_>,
+    keys: &SettleKeys,
+    work: &[Settle<'_>],
+) -> Result<Vec<RecordOutcome>, StoreError> {
+    let mut set = tx.load_settlement(keys)?;
+    let settlement = settlement::decide(ctx.config, ctx.business_date, &mut set, work)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    tx.write_settlement(&settlement, ctx.file_id)?;
+    Ok(settlement.outcomes)
 }
 
 /// Applies a chunk of instruction rows from `sender` in file order; one outcome per record.
@@ -54,280 +80,6 @@ pub fn apply_instruction_chunk(
         .iter()
         .map(|record| apply_instruction(tx, ctx, sender, record))
         .collect()
-}
-
-/// Applies one payment row from `sender`.
-pub fn apply_payment(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    sender: &Sender,
-    record: &PaymentRecord,
-) -> Result<RecordOutcome, StoreError> {
-    let fingerprint = record.fingerprint();
-    if let Some(existing) = tx.find_payment(&sender.id, &record.payment_id)? {
-        if existing.fingerprint == fingerprint {
-            return Ok(RecordOutcome::Unchanged);
-        }
-        return Ok(reject(
-            &record.position,
-            &record.payment_id,
-            "payment_id",
-            code::CONFLICT,
-            format!(
-                "payment {} was already received with other content; a payment id is used once: correct it with a reversal, or ask the agency desk",
-                record.payment_id
-            ),
-        ));
-    }
-    if record.amount_minor < 0 {
-        return reverse(tx, ctx, sender, record, &fingerprint);
-    }
-    let row = tx.insert_payment(&sender.id, record, &fingerprint, None, ctx.file()?)?;
-    match match_payment(record, sender, tx)? {
-        Ok((case, by)) => settle_on_case(tx, ctx, row, record, &case, by)?,
-        Err(reason) => tx.set_payment_unmatched(row, reason)?,
-    }
-    Ok(RecordOutcome::Applied)
-}
-
-/// Allocates a matched payment over its case, records the allocation as postings and closes
-/// the case `paid` when nothing is left open.
-fn settle_on_case(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    payment_row: i64,
-    record: &PaymentRecord,
-    case: &Candidate,
-    by: MatchedBy,
-) -> Result<(), StoreError> {
-    tx.set_payment_case(payment_row, case.case_id, by, ctx.business_date)?;
-    let row = tx.case_row(case.case_id)?;
-    // Interest is settled up to the payment date first (SPEC §6.1.4).
-    if row.state != CaseState::Closed {
-        accrue_interest_on(tx, ctx, &row, record.payment_date)?;
-    }
-    let country = ctx
-        .config
-        .creditor(&case.creditor_id)
-        .map_or(Country::No, |c| c.country);
-    let order = ctx
-        .config
-        .rules
-        // A payment from before the tables start is settled in their first order.
-        .allocation_order(
-            country,
-            row.debtor_type,
-            record.payment_date.max(ctx.config.rules.covers_from()),
-        )
-        .map_err(|e| StoreError::Invariant(format!("allocation order: {e}")))?;
-    let items = tx.open_items(case.case_id)?;
-    let allocation = allocate(record.amount_minor, &items, &order);
-    let mut detail = format!(
-        "payment {} of {} paid {} matched by {}",
-        record.payment_id,
-        format_minor(record.amount_minor, '.'),
-        record.payment_date,
-        by.as_str()
-    );
-    if allocation.overpaid_minor > 0 {
-        detail.push_str(&format!(
-            "; {} overpaid, to be refunded",
-            format_minor(allocation.overpaid_minor, '.')
-        ));
-    }
-    let event_id = tx.insert_event(&NewEvent {
-        case_id: case.case_id,
-        date: ctx.business_date,
-        kind: EventKind::Payment,
-        invoice_id: None,
-        amount_minor: Some(record.amount_minor),
-        state: row.state,
-        detail: &detail,
-        file_id: ctx.file_id,
-    })?;
-    for (index, amount) in &allocation.parts {
-        let item = &items[*index];
-        tx.insert_allocation(
-            payment_row,
-            &AllocationRow {
-                case_id: Some(case.case_id),
-                invoice_id: item.invoice_id,
-                component: Some(item.component),
-                amount_minor: *amount,
-            },
-        )?;
-        tx.insert_posting(
-            case.case_id,
-            item.invoice_id,
-            ctx.business_date,
-            item.component,
-            -amount,
-            event_id,
-        )?;
-    }
-    if allocation.overpaid_minor > 0 {
-        tx.insert_allocation(
-            payment_row,
-            &AllocationRow {
-                case_id: Some(case.case_id),
-                invoice_id: None,
-                component: None,
-                amount_minor: allocation.overpaid_minor,
-            },
-        )?;
-    }
-    if row.state != CaseState::Closed && tx.case_balance(case.case_id)?.total() == 0 {
-        tx.close_case(case.case_id, CloseReason::Paid, ctx.business_date)?;
-        tx.insert_event(&NewEvent {
-            case_id: case.case_id,
-            date: ctx.business_date,
-            kind: EventKind::Closed,
-            invoice_id: None,
-            amount_minor: None,
-            state: CaseState::Closed,
-            detail: CloseReason::Paid.as_str(),
-            file_id: ctx.file_id,
-        })?;
-    }
-    Ok(())
-}
-
-/// A negative payment: undoes exactly the allocation of the payment it reverses, and reopens
-/// a case that payment had closed.
-fn reverse(
-    tx: &Tx<'_>,
-    ctx: ApplyContext<'_>,
-    sender: &Sender,
-    record: &PaymentRecord,
-    fingerprint: &str,
-) -> Result<RecordOutcome, StoreError> {
-    let original = match (&record.reverses, &record.reference) {
-        (Some(id), _) => tx.find_payment(&sender.id, id)?,
-        // A bank's own correction names no payment: the latest one with the same reference
-        // and amount is the one it corrects.
-        (None, Some(reference)) if record.kind == PaymentKind::Bank => {
-            tx.find_payment_to_correct(&sender.id, reference, -record.amount_minor)?
-        }
-        (None, _) => None,
-    };
-    let Some(original) = original else {
-        if record.reverses.is_none() {
-            // A bank's correction that undoes no payment we have (a BgMax deduction the payer
-            // made, a correction of a payment from before kravflyt): the money movement is
-            // real, so it is kept as an unmatched payment for the desk, not refused.
-            let row = tx.insert_payment(&sender.id, record, fingerprint, None, ctx.file()?)?;
-            tx.set_payment_unmatched(row, crate::domain::UnmatchedReason::UnknownReference)?;
-            return Ok(RecordOutcome::Applied);
-        }
-        let what = record.reverses.as_deref().map_or(
-            "no payment with the same reference and amount".to_owned(),
-            |id| format!("payment {id}"),
-        );
-        return Ok(reject(
-            &record.position,
-            &record.payment_id,
-            "reverses",
-            code::UNKNOWN_PAYMENT,
-            format!(
-                "the reversal undoes {what}, which was never received from sender `{}`; check reverses",
-                sender.id
-            ),
-        ));
-    };
-    if original.reversed_by.is_some() {
-        return Ok(reject(
-            &record.position,
-            &record.payment_id,
-            "reverses",
-            code::CONFLICT,
-            format!("payment {} was already reversed", original.payment_id),
-        ));
-    }
-    if original.amount_minor != -record.amount_minor {
-        return Ok(reject(
-            &record.position,
-            &record.payment_id,
-            "amount",
-            code::BAD_AMOUNT,
-            format!(
-                "a reversal undoes a whole payment: payment {} was {}, so the reversal must be -{}",
-                original.payment_id,
-                format_minor(original.amount_minor, '.'),
-                format_minor(original.amount_minor, '.')
-            ),
-        ));
-    }
-    let row = tx.insert_payment(
-        &sender.id,
-        record,
-        fingerprint,
-        Some(original.id),
-        ctx.file()?,
-    )?;
-    tx.set_payment_reversed(original.id, row)?;
-    let Some(case_id) = original.case_id else {
-        // The reversed payment never reached a case: nothing to undo but the money itself.
-        return Ok(RecordOutcome::Applied);
-    };
-    tx.set_payment_case(row, case_id, MatchedBy::Reversal, ctx.business_date)?;
-    let case = tx.case_row(case_id)?;
-    let mut state = case.state;
-    let reopen = case.state == CaseState::Closed && case.close_reason == Some(CloseReason::Paid);
-    if reopen {
-        state = tx.reopen_case(case_id)?;
-    }
-    let detail = format!(
-        "payment {} reversed by {}{}",
-        original.payment_id,
-        record.payment_id,
-        if reopen {
-            "; the case is open again"
-        } else {
-            ""
-        }
-    );
-    let event_id = tx.insert_event(&NewEvent {
-        case_id,
-        date: ctx.business_date,
-        kind: EventKind::PaymentReversed,
-        invoice_id: None,
-        amount_minor: Some(record.amount_minor),
-        state,
-        detail: &detail,
-        file_id: ctx.file_id,
-    })?;
-    for allocation in tx.allocations_of(original.id)? {
-        tx.insert_allocation(
-            row,
-            &AllocationRow {
-                amount_minor: -allocation.amount_minor,
-                ..allocation.clone()
-            },
-        )?;
-        if let Some(component) = allocation.component {
-            tx.insert_posting(
-                case_id,
-                allocation.invoice_id,
-                ctx.business_date,
-                component,
-                allocation.amount_minor,
-                event_id,
-            )?;
-        }
-    }
-    if reopen {
-        tx.insert_event(&NewEvent {
-            case_id,
-            date: ctx.business_date,
-            kind: EventKind::Reopened,
-            invoice_id: None,
-            amount_minor: None,
-            state,
-            detail: "a payment that had settled the case was reversed",
-            file_id: ctx.file_id,
-        })?;
-    }
-    Ok(RecordOutcome::Applied)
 }
 
 /// The unmatched payments an invoice file may have made matchable, gathered while it applies.
@@ -418,18 +170,33 @@ pub fn retry_unmatched(
             by_id.into_values().collect()
         }
     };
+    // A chunk at a time, like a payments file: the working set stays bounded, and each chunk
+    // is written before the next one is loaded.
     let mut matched = 0;
-    for payment in payments {
-        let Some(sender) = ctx.config.sender(&payment.sender) else {
-            continue;
-        };
-        if let Ok((case, by)) = match_payment(&payment.record, sender, tx)? {
-            settle_on_case(tx, ctx, payment.id, &payment.record, &case, by)?;
-            matched += 1;
-        }
+    for chunk in payments.chunks(RETRY_CHUNK) {
+        let mut keys = SettleKeys::default();
+        let work: Vec<Settle<'_>> = chunk
+            .iter()
+            .filter_map(|payment| {
+                let sender = ctx.config.sender(&payment.sender)?;
+                keys.add_match_keys(&payment.record);
+                Some(Settle::Waiting {
+                    payment: payment.id,
+                    sender,
+                    record: &payment.record,
+                })
+            })
+            .collect();
+        matched += settle(tx, ctx, &keys, &work)?
+            .iter()
+            .filter(|outcome| **outcome == RecordOutcome::Applied)
+            .count() as u64;
     }
     Ok(matched)
 }
+
+/// How many waiting payments are tried again at a time (as many as a payments file's chunk).
+const RETRY_CHUNK: usize = 4096;
 
 /// Applies one instruction row: `assign_payment` here, the lifecycle's actions through
 /// `instructions::apply_command`; one that does not fit the case's state changes nothing.
@@ -610,18 +377,19 @@ fn assign_payment(
             ),
         )));
     }
-    let candidate = Candidate {
-        case_id,
-        creditor_id: case.creditor_id.clone(),
-        currency: case.currency.clone(),
+    let keys = SettleKeys {
+        case_ids: [case_id].into(),
+        ..SettleKeys::default()
     };
-    settle_on_case(
+    settle(
         tx,
         ctx,
-        payment.id,
-        &payment.record,
-        &candidate,
-        MatchedBy::Assignment,
+        &keys,
+        &[Settle::Assigned {
+            payment: payment.id,
+            record: &payment.record,
+            case_id,
+        }],
     )?;
     Ok(Ok(()))
 }

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use crate::config::Config;
 use crate::domain::CaseState;
+use crate::matching::OpenCase;
 use crate::report::{DatabaseInfo, StatusReport};
 use crate::store::{CaseFilter, StoreError, Tx};
 use crate::workspace::Workspace;
@@ -50,10 +51,16 @@ pub fn gather(
     workspace: &Workspace,
     suggestions: bool,
 ) -> Result<StatusReport, StoreError> {
-    let open_cases: Vec<_> = if suggestions {
+    let open_cases: Vec<OpenCase> = if suggestions {
         tx.case_list(&CaseFilter::default())?
             .into_iter()
             .filter(|c| c.state != CaseState::Closed)
+            .map(|c| OpenCase {
+                total_minor: c.balance.total(),
+                case_no: c.case_no,
+                currency: c.currency,
+                debtor_name: c.debtor_name,
+            })
             .collect()
     } else {
         Vec::new()

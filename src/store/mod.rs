@@ -12,6 +12,7 @@ mod invoice_chunk;
 mod maintenance;
 mod monitoring;
 mod outbox;
+mod payment_chunk;
 mod payments;
 mod reconciliation;
 mod reports;
@@ -31,7 +32,7 @@ pub use files::{
 pub use maintenance::BackupSummary;
 pub use monitoring::RecordCounts;
 pub use outbox::OutboxRow;
-pub use payments::{AllocationRow, StoredPayment, UnmatchedPayment};
+pub use payments::UnmatchedPayment;
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};
 pub use reports::{LetterRow, StatusRow};
 pub use steps::{HoldRow, StepCase};

@@ -601,7 +601,7 @@ fn multi_row_sql(head: &str, row: &str, tail: &str, n: usize) -> String {
 /// Writes `rows` with multi-row statements (`head`, the rows from `row`, `tail`; see
 /// [`multi_row_sql`]): `date` is bound once as `?1`, `bind` binds one row's values from the
 /// given parameter number on.
-fn bulk<T>(
+pub(super) fn bulk<T>(
     tx: &rusqlite::Transaction<'_>,
     head: &str,
     row: &str,
@@ -631,7 +631,7 @@ fn bulk<T>(
 
 /// A date as the store writes it (`YYYY-MM-DD`), formatted without going through `Display`
 /// (a few million dates are bound in a daily run); years outside 0–9999 take chrono's form.
-struct IsoDate(IsoText);
+pub(super) struct IsoDate(IsoText);
 
 enum IsoText {
     Short([u8; 10]),
@@ -639,7 +639,7 @@ enum IsoText {
 }
 
 impl IsoDate {
-    fn new(date: NaiveDate) -> IsoDate {
+    pub(super) fn new(date: NaiveDate) -> IsoDate {
         use chrono::Datelike;
         let year = date.year();
         if !(0..=9999).contains(&year) {
