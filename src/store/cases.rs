@@ -5,9 +5,9 @@ use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, enum_column};
 use crate::domain::{
-    CaseState, CloseReason, Component, DebtorType, DocumentType, EventKind, HandoverStep,
+    Balance, CaseState, CloseReason, Component, DebtorType, DocumentType, EventKind, HandoverStep,
 };
-use crate::validate::invoice::InvoiceRecord;
+use crate::ingest::validate::invoice::InvoiceRecord;
 
 /// An invoice or credit note already in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,31 +78,6 @@ pub struct NewEvent<'a> {
     pub state: CaseState,
     pub detail: &'a str,
     pub file_id: Option<i64>,
-}
-
-/// Open amounts of a case per component, in minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Balance {
-    pub principal: i64,
-    pub interest: i64,
-    pub fees: i64,
-    pub collection_costs: i64,
-}
-
-impl Balance {
-    pub fn total(&self) -> i64 {
-        self.principal + self.interest + self.fees + self.collection_costs
-    }
-
-    /// The open amount of one component, to add a posting to.
-    pub fn component_mut(&mut self, component: Component) -> &mut i64 {
-        match component {
-            Component::Principal => &mut self.principal,
-            Component::Interest => &mut self.interest,
-            Component::Fee => &mut self.fees,
-            Component::CollectionCost => &mut self.collection_costs,
-        }
-    }
 }
 
 impl Tx<'_> {

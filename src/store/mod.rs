@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use cases::{Balance, CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
+pub use cases::{CaseRow, InterestBasis, NewCase, NewEvent, NewInvoice, StoredInvoice};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,

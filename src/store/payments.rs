@@ -3,10 +3,10 @@
 use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
-use crate::allocation::OpenItem;
 use crate::domain::{CaseState, Component, PaymentKind, UnmatchedReason};
-use crate::matching::{Candidate, Lookup, MatchedBy};
-use crate::validate::payment::PaymentRecord;
+use crate::ingest::validate::payment::PaymentRecord;
+use crate::ledger::allocation::OpenItem;
+use crate::ledger::matching::{Candidate, Lookup, MatchedBy};
 
 /// A payment already in the store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
+use kravflyt::columns::columns_of;
 use kravflyt::domain::FileKind;
-use kravflyt::parse::columns::columns_of;
-use kravflyt::receipt::RECEIPT_COLUMNS;
-use kravflyt::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
+use kravflyt::outbound::receipt::RECEIPT_COLUMNS;
+use kravflyt::outbound::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
 
 use crate::support::repo;
 
@@ -478,7 +478,7 @@ fn lifecycle_md_names_every_state_and_event() {
 /// reconciliation record type.
 #[test]
 fn outbound_md_lists_every_outbound_column_in_order() {
-    use kravflyt::outbound::{LETTER_COLUMNS, STATUS_COLUMNS};
+    use kravflyt::outbound::files::{LETTER_COLUMNS, STATUS_COLUMNS};
     let text = read("docs/outbound.md");
     let in_order = |columns: &[&str], what: &str| {
         let mut from = 0;
