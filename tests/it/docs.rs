@@ -235,7 +235,7 @@ fn formats_md_names_every_inbound_format() {
 /// Field names (or their `serde(rename)`) of every `struct Raw…` in src/config.rs: exactly the
 /// keys the TOML may hold, since every one of them denies unknown fields.
 fn config_keys() -> Vec<(String, String)> {
-    let text = read("src/config.rs");
+    let text = read("src/config/mod.rs");
     let mut keys = Vec::new();
     let mut structs = Vec::new();
     let mut current: Option<String> = None;
