@@ -6,8 +6,8 @@ use std::io::Cursor;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kravflyt::config::CsvDialect;
-use kravflyt::parse::csv::parse_csv;
-use kravflyt::parse::ocr_giro::{ocr_giro_transactions, verify_ocr_giro};
+use kravflyt::ingest::parse::csv::parse_csv;
+use kravflyt::ingest::parse::ocr_giro::{ocr_giro_transactions, verify_ocr_giro};
 use kravflyt::reference::{Scheme, generate, validate};
 
 /// A valid Nets OCR giro transmission of `n` payments (the layout of kravflyt-gen).

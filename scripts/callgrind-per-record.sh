@@ -13,7 +13,7 @@
 #    (a) a fresh workspace with only the invoice file, `process --as-of 2026-10-01`;
 #    (b) a copy of the workspace of step 2 with the payments file added, the same command;
 # 4. prints, for each, the total instructions (Ir) / N, and the inclusive Ir of
-#    kravflyt::apply::apply_invoice_chunk (a) or kravflyt::payments::apply_payment_chunk (b)
+#    kravflyt::apply::apply_invoice_chunk (a) or kravflyt::apply::payments::apply_payment_chunk (b)
 #    / N, read with `callgrind_annotate --inclusive=yes`: the largest entry of a symbol whose
 #    name ends in `::apply_invoice_chunk` (whatever its module). The optimiser may inline a
 #    chunk function into its caller; then the per-record function it calls is shown instead

@@ -272,3 +272,28 @@ mod tests {
         assert_eq!(joinable, ["registered", "reminder", "notice", "demand"]);
     }
 }
+
+/// Open amounts of a case per component, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Balance {
+    pub principal: i64,
+    pub interest: i64,
+    pub fees: i64,
+    pub collection_costs: i64,
+}
+
+impl Balance {
+    pub fn total(&self) -> i64 {
+        self.principal + self.interest + self.fees + self.collection_costs
+    }
+
+    /// The open amount of one component, to add a posting to.
+    pub fn component_mut(&mut self, component: Component) -> &mut i64 {
+        match component {
+            Component::Principal => &mut self.principal,
+            Component::Interest => &mut self.interest,
+            Component::Fee => &mut self.fees,
+            Component::CollectionCost => &mut self.collection_costs,
+        }
+    }
+}

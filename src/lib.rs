@@ -1,56 +1,41 @@
 //! kravflyt: Nordic invoice follow-up and debt collection, from inbox to outbox.
 //!
-//! Modules are declared in pipeline order (see `ARCHITECTURE.md`; `rustfmt.toml` keeps
-//! rustfmt from sorting them): the shared vocabulary, configuration and workspace, then the
-//! pure core that turns bytes into typed records (detect → decode → parse → validate →
-//! analysis), then applying them (cases, events, receipts), then the store and the edges that
-//! touch the operating system (intake, outbox, pipeline, daemon) and what the CLI prints.
+//! The folders follow the data's path (see `ARCHITECTURE.md`), and each may use only the ones
+//! before it in this list (`tests/it/layout.rs` checks that): the shared vocabulary at the
+//! root, then `config` (settings and the legal rule tables), `ingest` (bytes → checked
+//! records), `ledger` (the decisions, pure), `store` (SQL), `apply` (load, decide, write inside
+//! a transaction), `outbound` (receipts, status, letters and reconciliation files, the outbox)
+//! and `service` (intake, the file transaction, the daemon, metrics). `rustfmt.toml` keeps
+//! rustfmt from sorting the declarations.
 
-// Vocabulary shared by every stage.
+// Vocabulary shared by every stage: it uses nothing else of the crate.
 pub mod domain;
 pub mod money;
 pub mod reference;
 pub mod identifiers;
-
-// Configuration, the legal rule tables and the folder layout.
-pub mod config;
-pub mod rules;
+pub mod columns;
+pub mod diagnostic;
+pub mod faults;
 pub mod workspace;
 
-// The pure core: bytes → typed records + diagnostics.
-pub mod diagnostic;
-pub mod detect;
-pub mod decode;
-pub mod parse;
-pub mod validate;
-pub mod analysis;
+// Configuration and the dated legal rule tables.
+pub mod config;
 
-// Applying records: cases and events, inside the file's transaction; the receipt that answers.
-pub mod interest;
-pub mod lifecycle;
-pub mod matching;
-pub mod settlement;
-pub mod allocation;
-pub mod apply;
-pub mod invoicing;
-pub mod payments;
-pub mod instructions;
-pub mod daily;
-pub mod steps;
-pub mod receipt;
-pub mod outbound;
-pub mod reconciliation;
-pub mod daily_report;
+// Bytes → typed, checked records and file-level diagnostics; pure.
+pub mod ingest;
 
-// State and the edges.
-pub mod faults;
+// The rules as plain functions over values: matching, allocation, lifecycle, the daily steps.
+pub mod ledger;
+
+// The database: the only place that speaks SQL.
 pub mod store;
-pub mod intake;
-pub mod outbox;
-pub mod pipeline;
-pub mod watchdog;
-pub mod metrics;
-pub mod http;
-pub mod daemon;
-pub mod report;
-pub mod status;
+
+// Records and the daily run applied inside a transaction: load, decide (ledger), write (store).
+pub mod apply;
+
+// What goes back: receipts, status, letters and reconciliation files, the outbox that writes
+// them, and what the CLI prints.
+pub mod outbound;
+
+// The running service: intake, the one-file transaction, the daemon loop, health and metrics.
+pub mod service;

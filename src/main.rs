@@ -12,12 +12,12 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use kravflyt::config::{Config, DEFAULT_CONFIG_PATH};
-use kravflyt::daemon;
 use kravflyt::domain::CaseState;
-use kravflyt::pipeline;
+use kravflyt::outbound::report;
 use kravflyt::reference::{self, Scheme};
-use kravflyt::report;
-use kravflyt::status;
+use kravflyt::service::daemon;
+use kravflyt::service::pipeline;
+use kravflyt::service::status;
 use kravflyt::store::{CaseFilter, Store};
 use kravflyt::workspace::Workspace;
 

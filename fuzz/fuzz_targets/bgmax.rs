@@ -5,7 +5,7 @@
 #![no_main]
 
 use kravflyt::domain::FileKind;
-use kravflyt::parse::bgmax::parse_bgmax;
+use kravflyt::ingest::parse::bgmax::parse_bgmax;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,9 @@
 //! (detect → decode → parse → validate, two passes).
 #![no_main]
 
-use kravflyt::decode::decode_xml;
+use kravflyt::ingest::decode::decode_xml;
 use kravflyt::domain::FileKind;
-use kravflyt::parse::camt::parse_camt;
+use kravflyt::ingest::parse::camt::parse_camt;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,7 +6,7 @@
 //! formats have their own targets and `detect_any`.
 #![no_main]
 
-use kravflyt::detect::{Sniffed, sniff};
+use kravflyt::ingest::detect::{Sniffed, sniff};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

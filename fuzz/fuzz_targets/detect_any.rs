@@ -3,10 +3,10 @@
 //! both text decoders.
 #![no_main]
 
-use kravflyt::analysis::HEAD_BYTES;
+use kravflyt::ingest::analysis::HEAD_BYTES;
 use kravflyt::config::TextEncoding;
-use kravflyt::decode::{decode, decode_xml};
-use kravflyt::detect::{Completeness, Sniffed, completeness, sniff};
+use kravflyt::ingest::decode::{decode, decode_xml};
+use kravflyt::ingest::detect::{Completeness, Sniffed, completeness, sniff};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,8 +4,8 @@
 //! (detect → decode → parse → validate, two passes).
 #![no_main]
 
-use kravflyt::decode::decode_xml;
-use kravflyt::parse::kravflyt_xml::parse_kravflyt_xml;
+use kravflyt::ingest::decode::decode_xml;
+use kravflyt::ingest::parse::kravflyt_xml::parse_kravflyt_xml;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

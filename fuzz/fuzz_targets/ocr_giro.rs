@@ -9,7 +9,7 @@
 use std::io::BufReader;
 
 use kravflyt::domain::FileKind;
-use kravflyt::parse::ocr_giro::{ocr_giro_transactions, parse_ocr_giro, verify_ocr_giro};
+use kravflyt::ingest::parse::ocr_giro::{ocr_giro_transactions, parse_ocr_giro, verify_ocr_giro};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,9 @@
 //! path as sender `kvarnby` (detect → decode → parse → validate, two passes).
 #![no_main]
 
-use kravflyt::decode::decode_xml;
+use kravflyt::ingest::decode::decode_xml;
 use kravflyt::domain::FileKind;
-use kravflyt::parse::peppol::parse_peppol;
+use kravflyt::ingest::parse::peppol::parse_peppol;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,16 +9,16 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use kravflyt::analysis::{self, Checked, OpenFailure, Readable};
+use kravflyt::ingest::analysis::{self, Checked, OpenFailure, Readable};
 use kravflyt::config::{Config, Sender};
 use kravflyt::diagnostic::{Diagnostic, Position};
 use kravflyt::domain::{DocumentType, FileKind, InboundFormat, PaymentKind};
-use kravflyt::parse::{ParsedFile, RawRecord};
-use kravflyt::validate::Context;
-use kravflyt::validate::fields::MAX_TEXT_CHARS;
-use kravflyt::validate::instruction::InstructionRecord;
-use kravflyt::validate::invoice::InvoiceRecord;
-use kravflyt::validate::payment::PaymentRecord;
+use kravflyt::ingest::parse::{ParsedFile, RawRecord};
+use kravflyt::ingest::validate::Context;
+use kravflyt::ingest::validate::fields::MAX_TEXT_CHARS;
+use kravflyt::ingest::validate::instruction::InstructionRecord;
+use kravflyt::ingest::validate::invoice::InvoiceRecord;
+use kravflyt::ingest::validate::payment::PaymentRecord;
 
 /// The repository root (the parent of `fuzz/`).
 pub fn repo() -> PathBuf {
@@ -382,17 +382,17 @@ pub fn check_instruction(r: &InstructionRecord, ctx: Context<'_>) {
 // CSV: the streaming reader against reading the decoded text whole.
 
 /// Reads `bytes` with the sender's dialect twice: streamed through [`decoding_reader`] (as the
-/// pipeline does) and decoded whole with [`kravflyt::decode::decode`] then [`parse_csv`]. The
+/// pipeline does) and decoded whole with [`kravflyt::ingest::decode::decode`] then [`parse_csv`]. The
 /// two must agree on every record, row problem and line (the streamed reader decodes in
 /// chunks, so this catches line counting that depends on where a chunk ends). Skipped when the
 /// bytes are not text in the sender's encoding (the whole-file decoder refuses them; the
 /// streamed reader reports them as a fatal row problem, checked by [`analyse`]) and for
 /// UTF-16 files (see below).
 ///
-/// [`decoding_reader`]: kravflyt::parse::csv::decoding_reader
-/// [`parse_csv`]: kravflyt::parse::csv::parse_csv
+/// [`decoding_reader`]: kravflyt::ingest::parse::csv::decoding_reader
+/// [`parse_csv`]: kravflyt::ingest::parse::csv::parse_csv
 pub fn compare_csv_readers(bytes: &[u8], sender_id: &str) {
-    use kravflyt::parse::csv::{CsvRecords, RowProblem, decoding_reader, parse_csv};
+    use kravflyt::ingest::parse::csv::{CsvRecords, RowProblem, decoding_reader, parse_csv};
     let dialect = &sender(sender_id).csv;
     // A UTF-16 byte order mark: the streamed reader refuses the file (`bad_encoding`), which
     // the whole-file decoder, used for no CSV in production, does not know about.
@@ -406,7 +406,7 @@ pub fn compare_csv_readers(bytes: &[u8], sender_id: &str) {
     if bytes.starts_with(b"\xEF\xBB\xBF\xEF\xBB\xBF") {
         return;
     }
-    let Ok(text) = kravflyt::decode::decode(bytes, dialect.encoding) else {
+    let Ok(text) = kravflyt::ingest::decode::decode(bytes, dialect.encoding) else {
         return;
     };
     let whole = parse_csv(&text, dialect);

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::{StoreError, Tx, enum_column};
-use crate::domain::{CaseState, CloseReason, Component, DebtorType, EventKind};
+use crate::domain::{Balance, CaseState, CloseReason, Component, DebtorType, EventKind};
 
 /// The parts of a case that apply decisions need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,31 +40,6 @@ pub struct NewEvent<'a> {
     pub state: CaseState,
     pub detail: &'a str,
     pub file_id: Option<i64>,
-}
-
-/// Open amounts of a case per component, in minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Balance {
-    pub principal: i64,
-    pub interest: i64,
-    pub fees: i64,
-    pub collection_costs: i64,
-}
-
-impl Balance {
-    pub fn total(&self) -> i64 {
-        self.principal + self.interest + self.fees + self.collection_costs
-    }
-
-    /// The open amount of one component, to add a posting to.
-    pub fn component_mut(&mut self, component: Component) -> &mut i64 {
-        match component {
-            Component::Principal => &mut self.principal,
-            Component::Interest => &mut self.interest,
-            Component::Fee => &mut self.fees,
-            Component::CollectionCost => &mut self.collection_costs,
-        }
-    }
 }
 
 impl Tx<'_> {

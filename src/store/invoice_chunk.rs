@@ -8,11 +8,11 @@ use rusqlite::ToSql;
 
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::{CaseState, DocumentType};
-use crate::invoicing::{
+use crate::ingest::validate::invoice::InvoiceRecord;
+use crate::ledger::invoicing::{
     CaseInvoice, CaseLedger, ChunkState, InvoiceChanges, KnownCase, KnownDebtor, KnownInvoice,
     NextIds,
 };
-use crate::validate::invoice::InvoiceRecord;
 
 impl Tx<'_> {
     /// What deciding a chunk of records of the file `file_id` needs from the store: the stored

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use cases::{Balance, CaseRow, InterestBasis, NewEvent};
+pub use cases::{CaseRow, InterestBasis, NewEvent};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,

@@ -2,7 +2,7 @@
 //!
 //! A file is its row's `content` followed by its chunks (`outbox_chunks`) in order: receipts
 //! are small and kept whole in `content`; status, letters and reconciliation files are
-//! streamed into chunks by `crate::outbox::OutboxWriter`, in the same transaction, so no file
+//! streamed into chunks by `crate::outbound::outbox::OutboxWriter`, in the same transaction, so no file
 //! is ever held whole (issue 8).
 
 use super::{StoreError, Tx};

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::steps::{IsoDate, bulk};
 use super::{StoreError, Tx, date_column, enum_column};
-use crate::settlement::{
+use crate::ledger::settlement::{
     AllocationPart, KnownPayment, LedgerSum, LoadedCase, LoadedInvoice, SettleKeys, Settlement,
     WorkingSet,
 };

@@ -3,9 +3,9 @@
 use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
-use crate::allocation::OpenItem;
 use crate::domain::{Component, PaymentKind, UnmatchedReason};
-use crate::validate::payment::PaymentRecord;
+use crate::ingest::validate::payment::PaymentRecord;
+use crate::ledger::allocation::OpenItem;
 
 /// An unmatched payment, to be tried again.
 #[derive(Debug, Clone)]

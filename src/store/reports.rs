@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{Balance, StoreError, Tx};
+use super::{StoreError, Tx};
+use crate::domain::Balance;
 use crate::domain::Component;
 
 /// Status rows handed on per page: their open amounts are read together.

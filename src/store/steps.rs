@@ -4,9 +4,10 @@
 use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 
-use super::{Balance, StoreError, Tx, date_column, enum_column};
-use crate::daily::{DayCase, DayChanges, FeeLetters, OpenInvoice};
+use super::{StoreError, Tx, date_column, enum_column};
+use crate::domain::Balance;
 use crate::domain::{CaseState, Component, DebtorType, DocumentType, HandoverStep};
+use crate::ledger::daily::{DayCase, DayChanges, FeeLetters, OpenInvoice};
 
 /// An open case as the daily steps see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -418,7 +419,7 @@ impl Tx<'_> {
 /// A case's holds as the store keeps them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRow {
-    pub holds: crate::lifecycle::Holds,
+    pub holds: crate::ledger::lifecycle::Holds,
     pub deadline: Option<NaiveDate>,
     pub dispute_reply_deadline: Option<NaiveDate>,
     pub pause_until: Option<NaiveDate>,
@@ -435,7 +436,7 @@ impl Tx<'_> {
             )?
             .query_row([case_id], |r| {
                 Ok(HoldRow {
-                    holds: crate::lifecycle::Holds {
+                    holds: crate::ledger::lifecycle::Holds {
                         dispute_open: r.get(0)?,
                         disputed_minor: r.get(1)?,
                         state_before_hold: r

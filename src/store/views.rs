@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 
-use super::{Balance, StoreError, Tx, date_column, enum_column};
+use super::{StoreError, Tx, date_column, enum_column};
+use crate::domain::Balance;
 use crate::domain::{CaseState, CloseReason, DebtorType, EventKind};
 
 /// One case with everything `case show` prints.

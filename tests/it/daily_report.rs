@@ -4,10 +4,10 @@
 
 use chrono::NaiveDate;
 use kravflyt::config::Config;
-use kravflyt::daily_report::{
+use kravflyt::outbound::daily_report::{
     CHART_DAYS, DailyReport, build_report, escape_html, format_amount, format_count, format_money,
 };
-use kravflyt::reconciliation::DayReconciliation;
+use kravflyt::outbound::reconciliation::DayReconciliation;
 use kravflyt::store::Store;
 
 use crate::support::{Workspace, repo};
@@ -44,7 +44,8 @@ fn report(ws: &Workspace, day: &str) -> (DailyReport, DayReconciliation) {
     let mut store = Store::open(&ws.var().join("kravflyt.db")).unwrap();
     let tx = store.read().unwrap();
     let report = build_report(&tx, &config, date(day)).unwrap();
-    let reconciliation = kravflyt::reconciliation::build(&tx, &config, date(day)).unwrap();
+    let reconciliation =
+        kravflyt::outbound::reconciliation::build(&tx, &config, date(day)).unwrap();
     (report, reconciliation)
 }
 

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
+use kravflyt::columns::columns_of;
 use kravflyt::domain::FileKind;
-use kravflyt::parse::columns::columns_of;
-use kravflyt::receipt::RECEIPT_COLUMNS;
-use kravflyt::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
+use kravflyt::outbound::receipt::RECEIPT_COLUMNS;
+use kravflyt::outbound::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
 
 use crate::support::repo;
 
@@ -235,7 +235,7 @@ fn formats_md_names_every_inbound_format() {
 /// Field names (or their `serde(rename)`) of every `struct Raw…` in src/config.rs: exactly the
 /// keys the TOML may hold, since every one of them denies unknown fields.
 fn config_keys() -> Vec<(String, String)> {
-    let text = read("src/config.rs");
+    let text = read("src/config/mod.rs");
     let mut keys = Vec::new();
     let mut structs = Vec::new();
     let mut current: Option<String> = None;
@@ -478,7 +478,7 @@ fn lifecycle_md_names_every_state_and_event() {
 /// reconciliation record type.
 #[test]
 fn outbound_md_lists_every_outbound_column_in_order() {
-    use kravflyt::outbound::{LETTER_COLUMNS, STATUS_COLUMNS};
+    use kravflyt::outbound::files::{LETTER_COLUMNS, STATUS_COLUMNS};
     let text = read("docs/outbound.md");
     let in_order = |columns: &[&str], what: &str| {
         let mut from = 0;

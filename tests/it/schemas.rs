@@ -11,11 +11,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use kravflyt::detect::KRAVFLYT_NS;
 use kravflyt::domain::{CaseState, EventKind};
-use kravflyt::outbound::STATUS_COLUMNS;
-use kravflyt::parse::xml::{Element, XmlLimits, read_tree};
-use kravflyt::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
+use kravflyt::ingest::detect::KRAVFLYT_NS;
+use kravflyt::ingest::parse::xml::{Element, XmlLimits, read_tree};
+use kravflyt::outbound::files::STATUS_COLUMNS;
+use kravflyt::outbound::reconciliation::{RECONCILIATION_COLUMNS, RecordType};
 
 use crate::support::{Workspace, repo};
 
