@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use rusqlite::ToSql;
 
+use super::bulk::bulk;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::{CaseState, DocumentType};
 use crate::ingest::validate::invoice::InvoiceRecord;
@@ -226,12 +226,13 @@ impl Tx<'_> {
         self.insert_debtors(changes)?;
         self.update_debtors(changes)?;
         bulk(
-            self,
+            &self.tx,
             "INSERT INTO cases (id, case_no, reference, creditor_id, debtor_id, currency, state,
                  first_step, opened_on) VALUES ",
             "(#, #, #, #, #, #, 'registered', #, ?1)",
+            "",
             &[&date],
-            &changes.cases,
+            changes.cases.iter(),
             |stmt, at, c| {
                 stmt.raw_bind_parameter(at, c.id)?;
                 stmt.raw_bind_parameter(at + 1, c.case_no.as_str())?;
@@ -244,14 +245,15 @@ impl Tx<'_> {
             },
         )?;
         bulk(
-            self,
+            &self.tx,
             "INSERT INTO invoices (id, creditor_id, invoice_no, case_id, document_type,
                  credited_invoice_id, issue_date, due_date, currency, amount_minor,
                  paid_before_minor, reminder_fee_minor, notice_sent_date, reference, fingerprint,
                  file_id, position) VALUES ",
             "(#, #, #, #, #, #, #, #, #, #, #, #, #, #, #, ?1, #)",
+            "",
             &[&file_id],
-            &changes.invoices,
+            changes.invoices.iter(),
             |stmt, at, i| {
                 let r = i.record;
                 stmt.raw_bind_parameter(at, i.id)?;
@@ -274,12 +276,13 @@ impl Tx<'_> {
             },
         )?;
         bulk(
-            self,
+            &self.tx,
             "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
                  state, detail, file_id) VALUES ",
             "(#, #, ?1, #, #, #, #, #, ?2)",
+            "",
             &[&date, &file_id],
-            &changes.events,
+            changes.events.iter(),
             |stmt, at, e| {
                 stmt.raw_bind_parameter(at, e.id)?;
                 stmt.raw_bind_parameter(at + 1, e.case_id)?;
@@ -293,12 +296,13 @@ impl Tx<'_> {
         )?;
         // Numbered by SQLite in the order of the rows, as one at a time.
         bulk(
-            self,
+            &self.tx,
             "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
                  event_id) VALUES ",
             "(#, #, ?1, #, #, #)",
+            "",
             &[&date],
-            &changes.postings,
+            changes.postings.iter(),
             |stmt, at, p| {
                 stmt.raw_bind_parameter(at, p.case_id)?;
                 stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
@@ -319,12 +323,13 @@ impl Tx<'_> {
 
     fn insert_debtors(&self, changes: &InvoiceChanges<'_>) -> Result<(), StoreError> {
         bulk(
-            self,
+            &self.tx,
             "INSERT INTO debtors (id, creditor_id, customer_no, debtor_type, name, national_id,
                  address, postcode, city, country, email) VALUES ",
             "(#, #, #, #, #, #, #, #, #, #, #)",
+            "",
             &[],
-            &changes.new_debtors,
+            changes.new_debtors.iter(),
             |stmt, at, d| {
                 let r = d.latest;
                 stmt.raw_bind_parameter(at, d.id)?;
@@ -421,69 +426,4 @@ fn ledger_at(cases: &mut [KnownCase], id: i64) -> Option<&mut CaseLedger> {
 /// A text column, read without copying it.
 fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
     Ok(r.get_ref(idx)?.as_str()?)
-}
-
-/// Rows per multi-row statement, largest first, as in `steps`: three cached statements per
-/// kind, never one prepared for an odd size (256 invoices bind 4 096 values, well under
-/// SQLite's 32 766).
-const CHUNK_SIZES: [usize; 3] = [256, 16, 1];
-
-/// Writes `rows` with multi-row statements: `head`, then copies of `row` separated by commas,
-/// each `#` in it the next numbered parameter; `?1`… are the `shared` values every row uses,
-/// bound once per statement; `bind` binds one row's values from the given parameter number on.
-fn bulk<T>(
-    tx: &Tx<'_>,
-    head: &str,
-    row: &str,
-    shared: &[&dyn ToSql],
-    rows: &[T],
-    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
-) -> Result<(), StoreError> {
-    let per_row = row.matches('#').count();
-    let mut rest = rows;
-    for size in CHUNK_SIZES {
-        if rest.len() < size {
-            continue;
-        }
-        // Built once per size and call, not per statement: the text of 256 rows is long.
-        let sql = multi_row_sql(head, row, shared.len() + 1, size);
-        // Taken from the cache once per size, not per statement run: the cache hashes the
-        // long text on the way out and back, and clears every binding on the way back.
-        let mut stmt = tx.tx.prepare_cached(&sql)?;
-        for (at, value) in shared.iter().enumerate() {
-            stmt.raw_bind_parameter(at + 1, value)?;
-        }
-        while rest.len() >= size {
-            let (now, later) = rest.split_at(size);
-            for (i, item) in now.iter().enumerate() {
-                bind(&mut stmt, shared.len() + 1 + i * per_row, item)?;
-            }
-            stmt.raw_execute()?;
-            rest = later;
-        }
-    }
-    Ok(())
-}
-
-/// `head` and `n` copies of `row` separated by commas; each `#` in `row` becomes the next
-/// numbered parameter from `?first` on.
-fn multi_row_sql(head: &str, row: &str, first: usize, n: usize) -> String {
-    use std::fmt::Write;
-    let mut sql = String::with_capacity(head.len() + n * (row.len() * 2 + 2));
-    sql.push_str(head);
-    let mut next = first;
-    for i in 0..n {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        for (j, part) in row.split('#').enumerate() {
-            if j > 0 {
-                // Writing to a String cannot fail.
-                let _ = write!(sql, "?{next}");
-                next += 1;
-            }
-            sql.push_str(part);
-        }
-    }
-    sql
 }

@@ -4,6 +4,7 @@
 //! take a deferred transaction so a `case show` sees one consistent snapshot while the daemon
 //! writes (WAL).
 
+mod bulk;
 mod cases;
 mod daily_report;
 mod files;

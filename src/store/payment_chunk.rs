@@ -9,7 +9,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::steps::{IsoDate, bulk};
+use super::bulk::bulk;
+use super::steps::IsoDate;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::ledger::settlement::{
     AllocationPart, KnownPayment, LedgerSum, LoadedCase, LoadedInvoice, SettleKeys, Settlement,
@@ -245,7 +246,7 @@ impl Tx<'_> {
                  unmatched_reason) VALUES ",
             "(#, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #)",
             "",
-            &date,
+            &[&date],
             settlement.payments.iter(),
             |stmt, at, p| {
                 let r = p.record;
@@ -294,7 +295,7 @@ impl Tx<'_> {
                  state, detail, file_id) VALUES ",
             "(#, #, ?1, #, NULL, #, #, #, #)",
             "",
-            &date,
+            &[&date],
             settlement.events.iter(),
             |stmt, at, e| {
                 stmt.raw_bind_parameter(at, e.id)?;
@@ -313,7 +314,7 @@ impl Tx<'_> {
                  event_id) VALUES ",
             "(#, #, ?1, #, #, #)",
             "",
-            &date,
+            &[&date],
             settlement.postings.iter(),
             |stmt, at, p| {
                 stmt.raw_bind_parameter(at, p.case_id)?;
@@ -331,7 +332,7 @@ impl Tx<'_> {
              VALUES ",
             "(#, #, #, #, #)",
             "",
-            &date,
+            &[&date],
             settlement.allocations.iter(),
             |stmt, at, a| {
                 stmt.raw_bind_parameter(at, a.payment)?;
@@ -383,7 +384,7 @@ impl Tx<'_> {
                 "UPDATE invoices SET interest_through = ?1 WHERE id IN (",
                 "#",
                 ")",
-                &IsoDate::new(date),
+                &[&IsoDate::new(date)],
                 invoices.iter(),
                 |stmt, at, id| stmt.raw_bind_parameter(at, id),
             )?;

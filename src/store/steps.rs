@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use rusqlite::OptionalExtension;
 
+use super::bulk::bulk;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::Balance;
 use crate::domain::{CaseState, Component, DebtorType, DocumentType, HandoverStep};
@@ -291,7 +292,7 @@ impl Tx<'_> {
                  state, detail, file_id) VALUES ",
             "(#, #, ?1, #, NULL, #, #, #, NULL)",
             "",
-            date,
+            &[date],
             changes.events.iter().enumerate(),
             |stmt, at, (index, e)| {
                 stmt.raw_bind_parameter(at, first_event + index as i64)?;
@@ -317,7 +318,7 @@ impl Tx<'_> {
                  event_id) VALUES ",
             "(#, #, ?1, #, #, #)",
             "",
-            date,
+            &[date],
             changes.postings.iter(),
             |stmt, at, p| {
                 stmt.raw_bind_parameter(at, p.case_id)?;
@@ -356,7 +357,7 @@ impl Tx<'_> {
              FROM (VALUES ",
             "(#, #, #, #, #, #, #, #, #, #, #, #, #, #)",
             ") AS v JOIN cases c ON c.id = v.column2 JOIN debtors d ON d.id = c.debtor_id",
-            date,
+            &[date],
             changes.letters.iter().enumerate(),
             |stmt, at, (index, l)| {
                 stmt.raw_bind_parameter(at, first_letter + index as i64)?;
@@ -409,7 +410,7 @@ impl Tx<'_> {
             "UPDATE invoices SET interest_through = ?1 WHERE id IN (",
             "#",
             ")",
-            date,
+            &[date],
             changes.interest_through.iter(),
             |stmt, at, id| stmt.raw_bind_parameter(at, id),
         )
@@ -569,67 +570,6 @@ impl Tx<'_> {
     }
 }
 
-/// Rows per multi-row statement, largest first: a page's rows go in statements of 256, the
-/// rest in statements of 16 and then one at a time, so there are three cached statements per
-/// kind and never one prepared for an odd size. (256 rows of the widest kind, a letter, bind
-/// 3 585 values, well under SQLite's 32 766.)
-const CHUNK_SIZES: [usize; 3] = [256, 16, 1];
-
-/// `head`, `n` copies of `row` separated by commas, then `tail`; each `#` in `row` becomes the
-/// next numbered parameter from `?2` on (`?1` is the date every row shares).
-fn multi_row_sql(head: &str, row: &str, tail: &str, n: usize) -> String {
-    let mut sql = String::with_capacity(head.len() + n * (row.len() * 2 + 2) + tail.len());
-    sql.push_str(head);
-    let mut next = 2;
-    for i in 0..n {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        for (j, part) in row.split('#').enumerate() {
-            if j > 0 {
-                use std::fmt::Write;
-                // Writing to a String cannot fail.
-                let _ = write!(sql, "?{next}");
-                next += 1;
-            }
-            sql.push_str(part);
-        }
-    }
-    sql.push_str(tail);
-    sql
-}
-
-/// Writes `rows` with multi-row statements (`head`, the rows from `row`, `tail`; see
-/// [`multi_row_sql`]): `date` is bound once as `?1`, `bind` binds one row's values from the
-/// given parameter number on.
-pub(super) fn bulk<T>(
-    tx: &rusqlite::Transaction<'_>,
-    head: &str,
-    row: &str,
-    tail: &str,
-    date: &IsoDate,
-    mut rows: impl ExactSizeIterator<Item = T>,
-    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, T) -> rusqlite::Result<()>,
-) -> Result<(), StoreError> {
-    let per_row = row.matches('#').count();
-    for size in CHUNK_SIZES {
-        if rows.len() < size {
-            continue;
-        }
-        // Built once per size and call, not per statement: the text of 256 rows is long.
-        let sql = multi_row_sql(head, row, tail, size);
-        while rows.len() >= size {
-            let mut stmt = tx.prepare_cached(&sql)?;
-            stmt.raw_bind_parameter(1, date)?;
-            for (i, item) in rows.by_ref().take(size).enumerate() {
-                bind(&mut stmt, 2 + i * per_row, item)?;
-            }
-            stmt.raw_execute()?;
-        }
-    }
-    Ok(())
-}
-
 /// A date as the store writes it (`YYYY-MM-DD`), formatted without going through `Display`
 /// (a few million dates are bound in a daily run); years outside 0–9999 take chrono's form.
 pub(super) struct IsoDate(IsoText);
@@ -703,18 +643,6 @@ fn optional_date_ref(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn multi_row_statements_number_their_parameters_after_the_shared_date() {
-        assert_eq!(
-            multi_row_sql("INSERT INTO t VALUES ", "(#, ?1, #)", "", 2),
-            "INSERT INTO t VALUES (?2, ?1, ?3), (?4, ?1, ?5)"
-        );
-        assert_eq!(
-            multi_row_sql("WHERE id IN (", "#", ")", 3),
-            "WHERE id IN (?2, ?3, ?4)"
-        );
-    }
 
     #[test]
     fn dates_are_written_as_chrono_writes_them() {
