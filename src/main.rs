@@ -396,7 +396,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let mut engine = pipeline::Engine::open(config)?;
-            println!("{}", engine.write_report(*date)?.display());
+            println!("{}", engine.write_report(*date, None)?.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { path } => {

@@ -13,6 +13,7 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use crate::config::Config;
 use crate::domain::CaseState;
+use crate::outbound::reconciliation::DayTotals;
 use crate::outbound::reconciliation::Summary;
 use crate::store::{InboundFileRow, OpenPayment, OutboundCount, StoreError, Tx};
 
@@ -103,13 +104,20 @@ pub struct DailyReport {
 /// Gathers `day`'s figures. Cases by state, whether the day is closed, and the day's
 /// reconciliation files (queued at the next day's run) depend on when it is built; everything
 /// else depends only on what is dated on `day` or before.
+///
+/// `reconciliation`: the day's summaries and totals when the caller has them (the run that
+/// just queued the day's reconciliation files); otherwise they are read again.
 pub fn build_report(
     tx: &Tx<'_>,
     config: &Config,
     day: NaiveDate,
+    reconciliation: Option<DayTotals>,
 ) -> Result<DailyReport, StoreError> {
     // The summaries only: the day's items are counted in, not kept.
-    let reconciliation = crate::outbound::reconciliation::day_totals(tx, config, day)?;
+    let reconciliation = match reconciliation {
+        Some(totals) => totals,
+        None => crate::outbound::reconciliation::day_totals(tx, config, day)?,
+    };
 
     let mut senders: BTreeMap<String, SenderFiles> = BTreeMap::new();
     for count in tx.inbound_counts(day)? {

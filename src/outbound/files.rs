@@ -11,6 +11,7 @@ use crate::domain::OutboundDialect;
 use crate::money::format_minor;
 use crate::outbound::outbox::{OutboxComparer, OutboxWriter, Sink};
 use crate::outbound::receipt::{CsvRows, neutralise, xml_escape};
+use crate::outbound::reconciliation::DayTotals;
 use crate::store::{LetterRow, StatusRow, Store, StoreError, Tx};
 use crate::workspace::AGENCY_FOLDER;
 
@@ -353,19 +354,22 @@ pub struct ReconciliationFile {
 }
 
 /// Queues the reconciliation files of every business day before `before` that has none yet,
-/// oldest first, one transaction per day; returns the days.
+/// oldest first, one transaction per day; returns the days with their summaries and totals,
+/// which the daily report shows (so it need not read the day a second time).
 pub fn queue_reconciliations(
     store: &mut Store,
     config: &Config,
     before: NaiveDate,
-) -> Result<Vec<NaiveDate>, StoreError> {
+) -> Result<Vec<(NaiveDate, DayTotals)>, StoreError> {
     let days = store.read()?.unreconciled_days_before(before)?;
-    for &day in &days {
+    let mut queued = Vec::with_capacity(days.len());
+    for day in days {
         let tx = store.write()?;
-        queue_day(&tx, config, day)?;
+        let (_, totals) = queue_day(&tx, config, day)?;
         tx.commit()?;
+        queued.push((day, totals));
     }
-    Ok(days)
+    Ok(queued)
 }
 
 /// `kravflyt reconcile --date D`: queues `day`'s files if they were never made, or checks that
@@ -377,7 +381,7 @@ pub fn regenerate_reconciliation(
     day: NaiveDate,
 ) -> Result<Vec<ReconciliationFile>, StoreError> {
     let tx = store.write()?;
-    let files = queue_day(&tx, config, day)?;
+    let (files, _) = queue_day(&tx, config, day)?;
     tx.commit()?;
     Ok(files)
 }
@@ -428,11 +432,12 @@ fn queue_day(
     tx: &Tx<'_>,
     config: &Config,
     day: NaiveDate,
-) -> Result<Vec<ReconciliationFile>, StoreError> {
+) -> Result<(Vec<ReconciliationFile>, DayTotals), StoreError> {
     let now = chrono::Utc::now().to_rfc3339();
-    let files = crate::outbound::reconciliation::write_files(tx, config, day, |folder, name| {
-        day_sink(tx, folder, name, Some(&now))
-    })?;
+    let (files, totals) =
+        crate::outbound::reconciliation::write_files(tx, config, day, |folder, name| {
+            day_sink(tx, folder, name, Some(&now))
+        })?;
     let mut out = Vec::new();
     for (folder, name, sink) in files {
         let (outbox_id, new) = match sink {
@@ -459,7 +464,7 @@ fn queue_day(
         });
     }
     tx.mark_reconciled(day, &now)?;
-    Ok(out)
+    Ok((out, totals))
 }
 
 /// `kravflyt verify`: the files of a reconciled day rebuilt from the store, compared with what
@@ -469,9 +474,10 @@ pub fn reconciliation_differences(
     config: &Config,
     day: NaiveDate,
 ) -> Result<Vec<String>, StoreError> {
-    let files = crate::outbound::reconciliation::write_files(tx, config, day, |folder, name| {
-        day_sink(tx, folder, name, None)
-    })?;
+    let (files, _) =
+        crate::outbound::reconciliation::write_files(tx, config, day, |folder, name| {
+            day_sink(tx, folder, name, None)
+        })?;
     let mut problems = Vec::new();
     for (folder, name, sink) in files {
         match sink {

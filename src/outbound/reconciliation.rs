@@ -675,18 +675,22 @@ fn summary_row(day: NaiveDate, summary: &Summary, cells: Cells) -> Vec<String> {
     ]
 }
 
+/// A reconciliation file of a day: its folder, its name and the sink it was rendered into.
+pub(crate) type DayFile<S> = (String, String, S);
+
 /// The files of `day`, rendered row by row into the sinks `open(folder, file name)` gives, in
 /// this order: for each sender acting for named creditors its CSV in its dialect (and XML
 /// where it reads XML), then the agency's CSV with every item and the totals. The items are
 /// read once, each written to every file it belongs in; nothing of the day is kept but the
-/// summaries. An item or balance that does not tie out is an internal error, returned before
-/// any summary row is written.
+/// summaries, which are returned with the files (the daily report shows them). An item or
+/// balance that does not tie out is an internal error, returned before any summary row is
+/// written.
 pub(crate) fn write_files<S: Sink>(
     tx: &Tx<'_>,
     config: &Config,
     day: NaiveDate,
     mut open: impl FnMut(&str, &str) -> Result<S, StoreError>,
-) -> Result<Vec<(String, String, S)>, StoreError> {
+) -> Result<(Vec<DayFile<S>>, DayTotals), StoreError> {
     struct File<'c, S> {
         folder: String,
         name: String,
@@ -759,7 +763,7 @@ pub(crate) fn write_files<S: Sink>(
         }
         out.push((file.folder, file.name, file.table.finish()?));
     }
-    Ok(out)
+    Ok((out, DayTotals { summaries, totals }))
 }
 
 #[cfg(test)]

@@ -806,20 +806,21 @@ impl Engine {
 
     /// Writes the reconciliation files of every business day before `today` that has none.
     pub fn reconcile_closed_days(&mut self, today: NaiveDate) -> Result<(), PipelineError> {
-        let days =
+        let queued =
             crate::outbound::files::queue_reconciliations(&mut self.store, &self.config, today)?;
-        for day in &days {
+        for (day, _) in &queued {
             tracing::info!(%day, "reconciliation files queued");
         }
-        if !days.is_empty() {
+        if !queued.is_empty() {
             self.flush_outbox()?;
         }
+        let mut totals: std::collections::BTreeMap<_, _> = queued.into_iter().collect();
         // The day's report, now that its figures are final — and the report of any day
         // reconciled by a run that was stopped before it wrote it (the report is a file of
         // its own, written after the reconciliation commits, so it is marked when written).
         let unreported = self.store.read()?.days_without_report()?;
         for day in unreported {
-            self.write_report(day)?;
+            self.write_report(day, totals.remove(&day))?;
             let tx = self.store.write()?;
             tx.mark_report_written(day, &chrono::Utc::now().to_rfc3339())?;
             tx.commit()?;
@@ -829,10 +830,16 @@ impl Engine {
 
     /// Writes the agency's HTML report of `day` to `outbox/_agency/report-YYYYMMDD.html`,
     /// replacing an earlier one of the same day (its "cases by state" are as of now).
-    pub fn write_report(&mut self, day: NaiveDate) -> Result<std::path::PathBuf, PipelineError> {
+    /// `reconciliation`: the day's summaries if this run just computed them.
+    pub fn write_report(
+        &mut self,
+        day: NaiveDate,
+        reconciliation: Option<crate::outbound::reconciliation::DayTotals>,
+    ) -> Result<std::path::PathBuf, PipelineError> {
         let html = {
             let tx = self.store.read()?;
-            crate::outbound::daily_report::build_report(&tx, &self.config, day)?.to_html()
+            crate::outbound::daily_report::build_report(&tx, &self.config, day, reconciliation)?
+                .to_html()
         };
         let path = self
             .workspace

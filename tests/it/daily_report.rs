@@ -43,7 +43,7 @@ fn report(ws: &Workspace, day: &str) -> (DailyReport, DayReconciliation) {
     let config = Config::load(&ws.config, Some(ws.dir.path())).unwrap();
     let mut store = Store::open(&ws.var().join("kravflyt.db")).unwrap();
     let tx = store.read().unwrap();
-    let report = build_report(&tx, &config, date(day)).unwrap();
+    let report = build_report(&tx, &config, date(day), None).unwrap();
     let reconciliation =
         kravflyt::outbound::reconciliation::build(&tx, &config, date(day)).unwrap();
     (report, reconciliation)
