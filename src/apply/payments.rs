@@ -5,17 +5,18 @@
 //!
 //! The decisions are `settlement`'s, pure; here a chunk's keys are gathered, and what they
 //! touch is loaded, decided over and written back in bulk (`Tx::load_settlement`,
-//! `settlement::decide`, `Tx::write_settlement`). Instructions other than `assign_payment` are
-//! still applied one at a time (`instructions::apply_command`).
+//! `settlement::decide`, `Tx::write_settlement`). An instructions file's lifecycle actions are
+//! applied in runs the same way (`instructions::apply_lifecycle_chunk`); an `assign_payment`
+//! between them goes through the settlement on its own.
 
-use crate::apply::instructions::apply_command;
+use crate::apply::instructions::apply_lifecycle_chunk;
 use crate::apply::{ApplyContext, RecordOutcome};
 use crate::config::Sender;
 use crate::diagnostic::{Diagnostic, code};
 use crate::domain::Action;
-use crate::ingest::validate::instruction::{InstructionRecord, Target};
+use crate::ingest::validate::instruction::InstructionRecord;
 use crate::ingest::validate::payment::PaymentRecord;
-use crate::ledger::lifecycle::Command;
+use crate::ledger::instructing::case_key;
 use crate::ledger::settlement::{self, Settle, SettleKeys};
 use crate::store::{StoreError, Tx};
 
@@ -70,16 +71,29 @@ fn settle(
 }
 
 /// Applies a chunk of instruction rows from `sender` in file order; one outcome per record.
+///
+/// The chunk is cut at each `assign_payment`: the lifecycle actions before it are loaded,
+/// decided and written as one run (`apply_lifecycle_chunk`), then the assignment settles its
+/// payment, then the next run is loaded — so every instruction sees what the earlier ones in
+/// the file did, whichever path they took.
 pub fn apply_instruction_chunk(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
     sender: &Sender,
     records: &[InstructionRecord],
 ) -> Result<Vec<RecordOutcome>, StoreError> {
-    records
-        .iter()
-        .map(|record| apply_instruction(tx, ctx, sender, record))
-        .collect()
+    let mut outcomes = Vec::with_capacity(records.len());
+    for run in records.split_inclusive(|r| r.action == Action::AssignPayment) {
+        let (assignment, lifecycle) = match run.split_last() {
+            Some((last, before)) if last.action == Action::AssignPayment => (Some(last), before),
+            _ => (None, run),
+        };
+        outcomes.extend(apply_lifecycle_chunk(tx, ctx, sender, lifecycle)?);
+        if let Some(record) = assignment {
+            outcomes.push(apply_assignment(tx, ctx, sender, record)?);
+        }
+    }
+    Ok(outcomes)
 }
 
 /// The unmatched payments an invoice file may have made matchable, gathered while it applies.
@@ -198,9 +212,8 @@ pub fn retry_unmatched(
 /// How many waiting payments are tried again at a time (as many as a payments file's chunk).
 const RETRY_CHUNK: usize = 4096;
 
-/// Applies one instruction row: `assign_payment` here, the lifecycle's actions through
-/// `instructions::apply_command`; one that does not fit the case's state changes nothing.
-pub fn apply_instruction(
+/// Applies one `assign_payment` row.
+fn apply_assignment(
     tx: &Tx<'_>,
     ctx: ApplyContext<'_>,
     sender: &Sender,
@@ -234,22 +247,14 @@ pub fn apply_instruction(
     // Money the agency received is placed by the agency: only its own channels (acting for
     // every creditor) may assign a payment — said before anything is looked up, so the
     // answer is the same whatever case the instruction names.
-    if record.action == Action::AssignPayment
-        && !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors)
-    {
+    if !matches!(sender.acts_for, crate::config::ActsFor::AllCreditors) {
         return Ok(reject_here(
             "action",
             code::ACTION_NOT_ALLOWED,
             "only the agency's own channels (acting for every creditor, like the desk) may assign payments".to_owned(),
         ));
     }
-    let case_id = match &record.target {
-        Target::Case(case_no) => tx.find_case_id(case_no)?,
-        Target::Invoice(invoice_no) => {
-            tx.find_case_id(&format!("{}/{invoice_no}", record.creditor_id))?
-        }
-    };
-    let Some(case_id) = case_id else {
+    let Some(case_id) = tx.find_case_id(&case_key(record))? else {
         return Ok(reject_here(
             "case_no",
             code::UNKNOWN_INVOICE,
@@ -266,28 +271,7 @@ pub fn apply_instruction(
             "no case of this creditor has that invoice or case number".to_owned(),
         ));
     }
-    let outcome = match (record.action, command_of(record)) {
-        (Action::AssignPayment, _) => assign_payment(tx, ctx, record, &case, &reject_here)?,
-        (_, Some(command)) => {
-            match apply_command(tx, ctx, case_id, command, record.reason.as_deref())? {
-                Ok(()) => Ok(()),
-                Err(why) => Err(reject_here(
-                    "action",
-                    code::INVALID_STATE,
-                    format!(
-                        "{} does not fit case {}: {why}",
-                        record.action, case.case_no
-                    ),
-                )),
-            }
-        }
-        // Validation requires an outcome for a reply; say so rather than guess one.
-        (_, None) => Err(reject_here(
-            "outcome",
-            code::MISSING_FIELD,
-            "a dispute_reply needs an outcome".to_owned(),
-        )),
-    };
+    let outcome = assign_payment(tx, ctx, record, &case, &reject_here)?;
     match outcome {
         Ok(()) => {
             tx.insert_instruction(
@@ -301,25 +285,6 @@ pub fn apply_instruction(
             Ok(RecordOutcome::Applied)
         }
         Err(rejection) => Ok(rejection),
-    }
-}
-
-/// The lifecycle command of an instruction; `None` for `assign_payment` (not the lifecycle's)
-/// and for a reply without its outcome.
-fn command_of(record: &InstructionRecord) -> Option<Command> {
-    match record.action {
-        Action::Dispute => Some(Command::Dispute {
-            amount_minor: record.amount_minor,
-        }),
-        Action::DisputeReply => record.outcome.map(Command::DisputeReply),
-        Action::Pause => Some(Command::Pause {
-            until: record.until_date,
-        }),
-        Action::Resume => Some(Command::Resume),
-        Action::Withdraw => Some(Command::Withdraw),
-        Action::WriteOff => Some(Command::WriteOff),
-        Action::Legal => Some(Command::Legal),
-        Action::AssignPayment => None,
     }
 }
 

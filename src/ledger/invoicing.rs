@@ -86,8 +86,8 @@ pub struct KnownCase {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseLedger {
     pub invoices: Vec<CaseInvoice>,
-    /// The open amount per invoice (`None`: the case's own) and component, ordered as
-    /// `Tx::open_items` orders them, which is the order charges are written off in.
+    /// The open amount per invoice (`None`: the case's own) and component, ordered by invoice
+    /// (the case's own first), then component name: the order charges are written off in.
     pub sums: BTreeMap<(Option<i64>, &'static str), (Component, i64)>,
 }
 
@@ -844,8 +844,8 @@ impl<'r> Working<'r> {
         Ok(RecordOutcome::Applied)
     }
 
-    /// Posts the late-payment interest of a case up to and including `to`, as
-    /// `apply::accrue_interest_on` does: per invoice with principal open (oldest due first),
+    /// Posts the late-payment interest of a case up to and including `to`, as settlement and
+    /// `instructing` do: per invoice with principal open (oldest due first),
     /// from the day after its due date or `interest_through`, never before the tables start,
     /// rounded per invoice; one `interest` event for what is not zero; every invoice computed
     /// is marked posted through `to`.
@@ -945,7 +945,7 @@ impl<'r> Working<'r> {
 
     /// Nothing of the claims is left: unpaid fees, costs and interest are written off item by
     /// item (per invoice and component, as they were charged) and the case closes `credited`
-    /// (SPEC §6.2), as `apply::close_credited` does.
+    /// (SPEC §6.2), as an accepted dispute does in `instructing`.
     fn close_credited(
         &mut self,
         case_id: i64,

@@ -74,32 +74,6 @@ impl Tx<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
-    /// Books an amount on a case's ledger.
-    pub fn insert_posting(
-        &self,
-        case_id: i64,
-        invoice_id: Option<i64>,
-        date: NaiveDate,
-        component: Component,
-        amount_minor: i64,
-        event_id: i64,
-    ) -> Result<(), StoreError> {
-        self.tx.prepare_cached(
-            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor, event_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?.execute(
-            rusqlite::params![
-                case_id,
-                invoice_id,
-                date.to_string(),
-                component.as_str(),
-                amount_minor,
-                event_id
-            ],
-        )?;
-        Ok(())
-    }
-
     /// The open balance of a case, per component.
     pub fn case_balance(&self, case_id: i64) -> Result<Balance, StoreError> {
         let mut stmt = self.tx.prepare_cached(

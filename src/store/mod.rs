@@ -8,6 +8,7 @@ mod bulk;
 mod cases;
 mod daily_report;
 mod files;
+mod instruction_chunk;
 mod instructions;
 mod invoice_chunk;
 mod maintenance;
@@ -36,7 +37,7 @@ pub use outbox::OutboxRow;
 pub use payments::UnmatchedPayment;
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};
 pub use reports::{LetterRow, StatusRow};
-pub use steps::{HoldRow, StepCase};
+pub use steps::HoldRow;
 pub use views::{
     CaseFilter, CaseSummary, CaseView, EventView, InvoiceView, LetterView, PaymentDay,
     UnmatchedView,

@@ -13,16 +13,16 @@ use super::bulk::bulk;
 use super::steps::IsoDate;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::ledger::settlement::{
-    AllocationPart, KnownPayment, LedgerSum, LoadedCase, LoadedInvoice, SettleKeys, Settlement,
-    WorkingSet,
+    AllocationPart, KnownPayment, LedgerSum, LoadedCase, LoadedInvoice, NewCaseEvent, NewPosting,
+    SettleKeys, Settlement, WorkingSet,
 };
 
-fn json<T: serde::Serialize>(keys: &T) -> Result<String, StoreError> {
+pub(super) fn json<T: serde::Serialize>(keys: &T) -> Result<String, StoreError> {
     serde_json::to_string(keys)
         .map_err(|e| StoreError::Invariant(format!("cannot bind the chunk's keys: {e}")))
 }
 
-fn optional_date(text: Option<String>) -> rusqlite::Result<Option<chrono::NaiveDate>> {
+pub(super) fn optional_date(text: Option<String>) -> rusqlite::Result<Option<chrono::NaiveDate>> {
     text.map(|s| date_column(&s)).transpose()
 }
 
@@ -152,7 +152,10 @@ impl Tx<'_> {
     }
 
     /// The cases with their invoices and the sums of their postings.
-    fn loaded_cases(&self, case_ids: &BTreeSet<i64>) -> Result<Vec<LoadedCase>, StoreError> {
+    pub(super) fn loaded_cases(
+        &self,
+        case_ids: &BTreeSet<i64>,
+    ) -> Result<Vec<LoadedCase>, StoreError> {
         if case_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -289,42 +292,8 @@ impl Tx<'_> {
         for (payment, by) in &settlement.reversed {
             stmt.execute((payment, by))?;
         }
-        bulk(
-            &self.tx,
-            "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
-                 state, detail, file_id) VALUES ",
-            "(#, #, ?1, #, NULL, #, #, #, #)",
-            "",
-            &[&date],
-            settlement.events.iter(),
-            |stmt, at, e| {
-                stmt.raw_bind_parameter(at, e.id)?;
-                stmt.raw_bind_parameter(at + 1, e.case_id)?;
-                stmt.raw_bind_parameter(at + 2, e.kind.as_str())?;
-                stmt.raw_bind_parameter(at + 3, e.amount_minor)?;
-                stmt.raw_bind_parameter(at + 4, e.state.as_str())?;
-                stmt.raw_bind_parameter(at + 5, e.detail.as_str())?;
-                stmt.raw_bind_parameter(at + 6, file_id)?;
-                Ok(())
-            },
-        )?;
-        bulk(
-            &self.tx,
-            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
-                 event_id) VALUES ",
-            "(#, #, ?1, #, #, #)",
-            "",
-            &[&date],
-            settlement.postings.iter(),
-            |stmt, at, p| {
-                stmt.raw_bind_parameter(at, p.case_id)?;
-                stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
-                stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
-                stmt.raw_bind_parameter(at + 3, p.amount_minor)?;
-                stmt.raw_bind_parameter(at + 4, p.event_id)?;
-                Ok(())
-            },
-        )?;
+        self.insert_case_events(&date, &settlement.events, file_id)?;
+        self.insert_postings(&date, &settlement.postings)?;
         // The allocations share no date; `?1` is bound and left unused.
         bulk(
             &self.tx,
@@ -367,9 +336,62 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// New case events with the ids the decisions gave them (never tied to an invoice).
+    pub(super) fn insert_case_events(
+        &self,
+        date: &IsoDate,
+        events: &[NewCaseEvent],
+        file_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        bulk(
+            &self.tx,
+            "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
+                 state, detail, file_id) VALUES ",
+            "(#, #, ?1, #, NULL, #, #, #, #)",
+            "",
+            &[date],
+            events.iter(),
+            |stmt, at, e| {
+                stmt.raw_bind_parameter(at, e.id)?;
+                stmt.raw_bind_parameter(at + 1, e.case_id)?;
+                stmt.raw_bind_parameter(at + 2, e.kind.as_str())?;
+                stmt.raw_bind_parameter(at + 3, e.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, e.state.as_str())?;
+                stmt.raw_bind_parameter(at + 5, e.detail.as_str())?;
+                stmt.raw_bind_parameter(at + 6, file_id)?;
+                Ok(())
+            },
+        )
+    }
+
+    /// New postings, in the order listed.
+    pub(super) fn insert_postings(
+        &self,
+        date: &IsoDate,
+        postings: &[NewPosting],
+    ) -> Result<(), StoreError> {
+        bulk(
+            &self.tx,
+            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
+                 event_id) VALUES ",
+            "(#, #, ?1, #, #, #)",
+            "",
+            &[date],
+            postings.iter(),
+            |stmt, at, p| {
+                stmt.raw_bind_parameter(at, p.case_id)?;
+                stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
+                stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
+                stmt.raw_bind_parameter(at + 3, p.amount_minor)?;
+                stmt.raw_bind_parameter(at + 4, p.event_id)?;
+                Ok(())
+            },
+        )
+    }
+
     /// Moves `interest_through` of each invoice to the last date listed for it: one statement
     /// per date and chunk of ids (a chunk's payments share a handful of payment dates).
-    fn update_interest_through_to(
+    pub(super) fn update_interest_through_to(
         &self,
         moves: &[(i64, chrono::NaiveDate)],
     ) -> Result<(), StoreError> {

@@ -1,11 +1,10 @@
-//! Payments waiting unmatched, and a case's open items for allocation.
+//! Payments waiting unmatched.
 
 use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
-use crate::domain::{Component, PaymentKind, UnmatchedReason};
+use crate::domain::{PaymentKind, UnmatchedReason};
 use crate::ingest::validate::payment::PaymentRecord;
-use crate::ledger::allocation::OpenItem;
 
 /// An unmatched payment, to be tried again.
 #[derive(Debug, Clone)]
@@ -25,51 +24,6 @@ enum Unmatched<'a> {
 }
 
 impl Tx<'_> {
-    /// The open amounts of a case, per component and invoice, for allocation: ordered by
-    /// invoice (amounts of no invoice first), then component name.
-    ///
-    /// Summed here rather than with `GROUP BY … ORDER BY` in SQL: that query built and sorted
-    /// two temporary b-trees on every payment, nearly a tenth of a payments file's time; the
-    /// case's postings come straight off the `postings_case` index and are few.
-    pub fn open_items(&self, case_id: i64) -> Result<Vec<OpenItem>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT p.component, p.invoice_id, COALESCE(i.due_date, c.opened_on), p.amount_minor
-             FROM postings p
-             JOIN cases c ON c.id = p.case_id
-             LEFT JOIN invoices i ON i.id = p.invoice_id
-             WHERE p.case_id = ?1",
-        )?;
-        // (invoice, component name) -> (component, due date, sum): the order the SQL had.
-        let mut sums: std::collections::BTreeMap<(Option<i64>, &'static str), OpenItem> =
-            std::collections::BTreeMap::new();
-        let mut rows = stmt.query([case_id])?;
-        while let Some(r) = rows.next()? {
-            let component: Component =
-                enum_column(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
-            let invoice_id: Option<i64> = r.get(1)?;
-            let amount: i64 = r.get(3)?;
-            match sums.entry((invoice_id, component.as_str())) {
-                std::collections::btree_map::Entry::Occupied(mut e) => {
-                    e.get_mut().open_minor += amount;
-                }
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(OpenItem {
-                        component,
-                        invoice_id,
-                        due_date: date_column(
-                            r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?,
-                        )?,
-                        open_minor: amount,
-                    });
-                }
-            }
-        }
-        Ok(sums
-            .into_values()
-            .filter(|item| item.open_minor > 0)
-            .collect())
-    }
-
     /// Unmatched payments (money received, not corrections) with this payment id, from any
     /// sender (the desk names a payment by its id; the bank channel received it).
     pub fn unmatched_payments_with_id(

@@ -2,80 +2,18 @@
 //! decisions need, the day's changes in bulk, and the holds.
 
 use chrono::NaiveDate;
-use rusqlite::OptionalExtension;
 
 use super::bulk::bulk;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::Balance;
-use crate::domain::{CaseState, Component, DebtorType, DocumentType, HandoverStep};
+use crate::domain::{CaseState, Component, DocumentType, HandoverStep};
 use crate::ledger::daily::{DayCase, DayChanges, FeeLetters, OpenInvoice};
-
-/// An open case as the daily steps see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepCase {
-    pub id: i64,
-    pub case_no: String,
-    pub state: CaseState,
-    pub first_step: HandoverStep,
-    pub deadline: Option<NaiveDate>,
-    pub collection_since: Option<NaiveDate>,
-    pub heavy_fee_charged: bool,
-    pub creditor_id: String,
-    pub debtor_type: DebtorType,
-    pub limitation_warned_on: Option<NaiveDate>,
-    /// The oldest due date among invoices with principal open; `None` when nothing is open.
-    pub oldest_open_due: Option<NaiveDate>,
-    /// The latest payment or legal step: what interrupts limitation.
-    pub last_interruption: Option<NaiveDate>,
-    /// The latest date the creditor says it sent its own collection notice.
-    pub notice_sent: Option<NaiveDate>,
-}
 
 fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
     text.map(|s| date_column(&s)).transpose()
 }
 
 impl Tx<'_> {
-    /// One case as the lifecycle sees it; `None` when it is closed (or does not exist).
-    pub fn step_case(&self, case_id: i64) -> Result<Option<StepCase>, StoreError> {
-        // By the primary key (one statement with `(?1 IS NULL OR c.id = ?1)` cannot use it:
-        // reading one case scanned every case — each status message paid for the whole table).
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT c.id, c.case_no, c.state, c.first_step, c.deadline,
-                    c.collection_since, c.heavy_fee_charged, c.creditor_id, d.debtor_type,
-                    c.limitation_warned_on,
-                    (SELECT MIN(i.due_date) FROM invoices i
-                     WHERE i.case_id = c.id AND i.document_type = 'invoice'
-                       AND (SELECT COALESCE(SUM(p.amount_minor), 0) FROM postings p
-                            WHERE p.case_id = i.case_id AND p.component = 'principal'
-                       AND p.invoice_id = i.id) > 0),
-                    (SELECT MAX(e.event_date) FROM case_events e
-                     WHERE e.case_id = c.id AND e.kind IN ('payment', 'legal')),
-                    (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id)
-             FROM cases c JOIN debtors d ON d.id = c.debtor_id
-             WHERE c.state <> 'closed' AND c.id = ?1",
-        )?;
-        Ok(stmt
-            .query_row([case_id], |r| {
-                Ok(StepCase {
-                    id: r.get(0)?,
-                    case_no: r.get(1)?,
-                    state: enum_column(&r.get::<_, String>(2)?)?,
-                    first_step: enum_column(&r.get::<_, String>(3)?)?,
-                    deadline: optional_date(r.get(4)?)?,
-                    collection_since: optional_date(r.get(5)?)?,
-                    heavy_fee_charged: r.get(6)?,
-                    creditor_id: r.get(7)?,
-                    debtor_type: enum_column(&r.get::<_, String>(8)?)?,
-                    limitation_warned_on: optional_date(r.get(9)?)?,
-                    oldest_open_due: optional_date(r.get(10)?)?,
-                    last_interruption: optional_date(r.get(11)?)?,
-                    notice_sent: optional_date(r.get(12)?)?,
-                })
-            })
-            .optional()?)
-    }
-
     /// Up to `limit` cases not closed with ids after `after_id`, in case order, with what the
     /// day's decisions need (`daily::DayCase`). The daily steps read the open cases a page at
     /// a time, so a million of them are never held at once; taking a step changes only its own
@@ -453,29 +391,6 @@ impl Tx<'_> {
             })?)
     }
 
-    /// Opens a dispute; a full one (`amount_minor` `None`) puts the case in `disputed`.
-    pub fn start_dispute(
-        &self,
-        case_id: i64,
-        amount_minor: Option<i64>,
-        reply_deadline: NaiveDate,
-    ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE cases SET dispute_open = 1, disputed_minor = ?2,
-                     dispute_reply_deadline = ?3,
-                     state_before_hold = CASE WHEN ?2 IS NULL THEN state ELSE state_before_hold END,
-                     state = CASE WHEN ?2 IS NULL THEN 'disputed' ELSE state END
-                 WHERE id = ?1",
-            )?
-            .execute(rusqlite::params![
-                case_id,
-                amount_minor,
-                reply_deadline.to_string()
-            ])?;
-        Ok(())
-    }
-
     /// Ends a dispute; `state` moves the case on (and clears the state it would return to).
     pub fn end_dispute(
         &self,
@@ -500,26 +415,6 @@ impl Tx<'_> {
         Ok(())
     }
 
-    pub fn start_pause(
-        &self,
-        case_id: i64,
-        since: NaiveDate,
-        until: Option<NaiveDate>,
-    ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE cases SET state_before_hold = state, state = 'paused', paused_since = ?2,
-                     pause_until = ?3
-                 WHERE id = ?1",
-            )?
-            .execute(rusqlite::params![
-                case_id,
-                since.to_string(),
-                until.map(|d| d.to_string())
-            ])?;
-        Ok(())
-    }
-
     /// Ends a pause: back to `state`, the deadline (and collection clock) moved by the paused
     /// days.
     pub fn end_pause(
@@ -539,13 +434,6 @@ impl Tx<'_> {
                  WHERE id = ?1",
             )?
             .execute(rusqlite::params![case_id, state.as_str(), shift])?;
-        Ok(())
-    }
-
-    pub fn set_state(&self, case_id: i64, state: CaseState) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached("UPDATE cases SET state = ?2, deadline = NULL WHERE id = ?1")?
-            .execute(rusqlite::params![case_id, state.as_str()])?;
         Ok(())
     }
 
