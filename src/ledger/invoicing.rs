@@ -23,6 +23,7 @@ use crate::domain::{
 };
 use crate::ingest::validate::invoice::InvoiceRecord;
 use crate::ledger::RecordOutcome;
+use crate::ledger::daily::{OpenInvoice, interest_detail, interest_parts};
 use crate::money::format_minor;
 use crate::reference::{self, Scheme};
 
@@ -873,53 +874,40 @@ impl<'r> Working<'r> {
             .ledger
             .as_mut()
             .ok_or(DecideError::LedgerNotLoaded(case_id))?;
-        let rules = &config.rules;
-        let tables_start = rules
-            .covers_from()
-            .pred_opt()
-            .unwrap_or(rules.covers_from());
-        let mut basis: Vec<(usize, i64)> = ledger
+        // The invoices with principal open, oldest due date first (then by id), as the daily
+        // steps and the settlement of payments see them: one interest rule for all three.
+        let mut open: Vec<OpenInvoice> = ledger
             .invoices
             .iter()
-            .enumerate()
-            .filter(|(_, i)| i.document_type == DocumentType::Invoice)
-            .map(|(at, i)| (at, ledger.principal_open(i.id)))
-            .filter(|&(_, open)| open > 0)
+            .filter(|i| i.document_type == DocumentType::Invoice)
+            .map(|i| OpenInvoice {
+                id: i.id,
+                invoice_no: i.invoice_no.clone(),
+                due_date: i.due_date,
+                interest_through: i.interest_through,
+                principal_open_minor: ledger.principal_open(i.id),
+            })
+            .filter(|i| i.principal_open_minor > 0)
             .collect();
-        basis.sort_by_key(|&(at, _)| (ledger.invoices[at].due_date, ledger.invoices[at].id));
-        let mut parts: Vec<(i64, String, i64)> = Vec::new();
-        for (at, open) in basis {
-            let invoice = &mut ledger.invoices[at];
-            let from = invoice
-                .interest_through
-                .unwrap_or(invoice.due_date)
-                .max(tables_start);
-            if to <= from {
-                continue;
+        open.sort_by_key(|i| (i.due_date, i.id));
+        let mut parts = interest_parts(&config.rules, creditor.country, debtor_type, &open, to)
+            .map_err(|error| DecideError::Interest {
+                case_no: case.case_no.clone(),
+                error: error.to_string(),
+            })?;
+        for (invoice, _) in &parts {
+            if let Some(stored) = ledger.invoices.iter_mut().find(|i| i.id == invoice.id) {
+                stored.interest_through = Some(to);
             }
-            let accrued = rules
-                .interest_on_balance(creditor.country, debtor_type, &[(from, open)], from, to)
-                .map_err(|error| DecideError::Interest {
-                    case_no: case.case_no.clone(),
-                    error: error.to_string(),
-                })?;
-            invoice.interest_through = Some(to);
             changes.interest_through.push((invoice.id, to));
-            parts.push((
-                invoice.id,
-                invoice.invoice_no.clone(),
-                crate::config::interest::round_to_minor(accrued),
-            ));
         }
-        parts.retain(|(_, _, minor)| *minor > 0);
-        let total: i64 = parts.iter().map(|(_, _, minor)| minor).sum();
+        parts.retain(|(_, minor)| *minor > 0);
+        let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
         if total == 0 {
             return Ok(());
         }
-        let invoices: Vec<String> = parts
-            .iter()
-            .map(|(_, no, minor)| format!("{no} {}", format_minor(*minor, '.')))
-            .collect();
+        let detail = interest_detail(to, &parts);
+        let parts: Vec<(i64, i64)> = parts.iter().map(|(i, minor)| (i.id, *minor)).collect();
         changes.events.push(ChunkEvent {
             id: event_id,
             case_id,
@@ -927,9 +915,9 @@ impl<'r> Working<'r> {
             invoice_id: None,
             amount_minor: Some(total),
             state: case.state,
-            detail: format!("late-payment interest up to {to}: {}", invoices.join(", ")),
+            detail,
         });
-        for (invoice_id, _, minor) in parts {
+        for (invoice_id, minor) in parts {
             ledger.post(Some(invoice_id), Component::Interest, minor);
             changes.postings.push(ChunkPosting {
                 case_id,
