@@ -21,15 +21,13 @@ use chrono::{Days as ChronoDays, NaiveDate};
 use crate::config::Config;
 use crate::config::rules::RuleError;
 use crate::diagnostic::{Diagnostic, code};
-use crate::domain::{
-    Action, CaseState, CloseReason, Component, DocumentType, EventKind, HandoverStep,
-};
+use crate::domain::{Action, CaseState, CloseReason, Component, EventKind, HandoverStep};
 use crate::ingest::validate::instruction::{InstructionRecord, Target};
 use crate::ledger::RecordOutcome;
 use crate::ledger::allocation::{OpenItem, allocate};
 use crate::ledger::daily::{OpenInvoice, interest_detail, interest_parts};
 use crate::ledger::lifecycle::{Change, Clock, Command, Holds, Transition, Trigger, transition};
-use crate::ledger::settlement::{LoadedCase, NewCaseEvent, NewPosting};
+use crate::ledger::settlement::{CaseLedger, LoadedCase, NewCaseEvent, NewPosting};
 use crate::money::format_minor;
 
 /// The key a record names its case by: the case number (or agency reference), or
@@ -114,68 +112,25 @@ pub struct CaseColumns {
 #[derive(Debug, Clone)]
 struct WorkCase {
     loaded: InstructedCase,
-    /// (invoice, component name) -> (component, sum): the order the open items have always
-    /// been listed in (by invoice, amounts of no invoice first, then component name).
-    ledger: BTreeMap<(Option<i64>, &'static str), (Component, i64)>,
+    ledger: CaseLedger,
     changed: bool,
 }
 
 impl WorkCase {
     fn post(&mut self, invoice_id: Option<i64>, component: Component, amount_minor: i64) {
-        self.ledger
-            .entry((invoice_id, component.as_str()))
-            .or_insert((component, 0))
-            .1 += amount_minor;
+        self.ledger.post(invoice_id, component, amount_minor);
     }
 
     fn principal(&self) -> i64 {
-        self.ledger
-            .values()
-            .filter(|(c, _)| *c == Component::Principal)
-            .map(|(_, sum)| sum)
-            .sum()
+        self.ledger.principal()
     }
 
-    /// The invoices with principal open, oldest due date first (then by id).
     fn open_invoices(&self) -> Vec<OpenInvoice> {
-        let mut open: Vec<OpenInvoice> = self
-            .loaded
-            .case
-            .invoices
-            .iter()
-            .filter(|i| i.document_type == DocumentType::Invoice)
-            .filter_map(|i| {
-                let principal_open_minor = self
-                    .ledger
-                    .get(&(Some(i.id), Component::Principal.as_str()))
-                    .map_or(0, |(_, sum)| *sum);
-                (principal_open_minor > 0).then(|| OpenInvoice {
-                    id: i.id,
-                    invoice_no: i.invoice_no.clone(),
-                    due_date: i.due_date,
-                    interest_through: i.interest_through,
-                    principal_open_minor,
-                })
-            })
-            .collect();
-        open.sort_by_key(|i| (i.due_date, i.id));
-        open
+        self.ledger.open_invoices(&self.loaded.case)
     }
 
-    /// The open amounts, each with the due date that orders it.
     fn open_items(&self) -> Vec<OpenItem> {
-        self.ledger
-            .iter()
-            .filter(|(_, (_, sum))| *sum > 0)
-            .map(|((invoice_id, _), (component, sum))| OpenItem {
-                component: *component,
-                invoice_id: *invoice_id,
-                due_date: invoice_id
-                    .and_then(|id| self.loaded.case.invoices.iter().find(|i| i.id == id))
-                    .map_or(self.loaded.case.opened_on, |i| i.due_date),
-                open_minor: *sum,
-            })
-            .collect()
+        self.ledger.open_items(&self.loaded.case)
     }
 
     fn clock(&self) -> Clock {
@@ -260,7 +215,7 @@ impl InstructionSet {
                 let sums = std::mem::take(&mut loaded.case.ledger);
                 let mut work = WorkCase {
                     loaded,
-                    ledger: BTreeMap::new(),
+                    ledger: CaseLedger::default(),
                     changed: false,
                 };
                 for sum in sums {
@@ -815,6 +770,7 @@ fn shift(date: NaiveDate, days: i64) -> NaiveDate {
 mod tests {
     use super::*;
     use crate::diagnostic::Position;
+    use crate::domain::DocumentType;
     use crate::domain::{Country, DebtorType, DisputeOutcome};
     use crate::ledger::settlement::{LedgerSum, LoadedInvoice};
     use std::path::Path;

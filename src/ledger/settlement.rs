@@ -148,9 +148,7 @@ pub struct AllocationPart {
 #[derive(Debug, Clone)]
 struct WorkCase {
     loaded: LoadedCase,
-    /// (invoice, component name) -> (component, sum): the order allocation has always seen
-    /// the open items in (by invoice, amounts of no invoice first, then component name).
-    ledger: BTreeMap<(Option<i64>, &'static str), (Component, i64)>,
+    ledger: CaseLedger,
     /// Closed or reopened in this chunk: its state columns are written.
     state_changed: bool,
     /// Closed in this chunk: closing clears the deadline (reopening does not restore it).
@@ -167,26 +165,68 @@ impl WorkCase {
     }
 
     fn post(&mut self, invoice_id: Option<i64>, component: Component, amount_minor: i64) {
-        self.ledger
+        self.ledger.post(invoice_id, component, amount_minor);
+    }
+
+    fn total(&self) -> i64 {
+        self.ledger.total()
+    }
+
+    fn principal_open(&self, invoice_id: i64) -> i64 {
+        self.ledger.principal_open(invoice_id)
+    }
+
+    fn open_invoices(&self) -> Vec<OpenInvoice> {
+        self.ledger.open_invoices(&self.loaded)
+    }
+
+    fn open_items(&self) -> Vec<OpenItem> {
+        self.ledger.open_items(&self.loaded)
+    }
+}
+
+/// A case's open amounts per invoice and component as a chunk's decisions leave them, shared by
+/// the settlement of payments and the instructions (`instructing`): (invoice, component name)
+/// -> (component, sum), in the order allocation has always seen the open items (by invoice,
+/// amounts of no invoice first, then component name).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CaseLedger(BTreeMap<(Option<i64>, &'static str), (Component, i64)>);
+
+impl CaseLedger {
+    pub(crate) fn post(
+        &mut self,
+        invoice_id: Option<i64>,
+        component: Component,
+        amount_minor: i64,
+    ) {
+        self.0
             .entry((invoice_id, component.as_str()))
             .or_insert((component, 0))
             .1 += amount_minor;
     }
 
-    fn total(&self) -> i64 {
-        self.ledger.values().map(|(_, sum)| sum).sum()
+    pub(crate) fn total(&self) -> i64 {
+        self.0.values().map(|(_, sum)| sum).sum()
     }
 
-    fn principal_open(&self, invoice_id: i64) -> i64 {
-        self.ledger
+    /// The principal open over all invoices.
+    pub(crate) fn principal(&self) -> i64 {
+        self.0
+            .values()
+            .filter(|(c, _)| *c == Component::Principal)
+            .map(|(_, sum)| sum)
+            .sum()
+    }
+
+    pub(crate) fn principal_open(&self, invoice_id: i64) -> i64 {
+        self.0
             .get(&(Some(invoice_id), Component::Principal.as_str()))
             .map_or(0, |(_, sum)| *sum)
     }
 
-    /// The invoices with principal open, oldest due date first (then by id).
-    fn open_invoices(&self) -> Vec<OpenInvoice> {
-        let mut open: Vec<OpenInvoice> = self
-            .loaded
+    /// The invoices of `case` with principal open, oldest due date first (then by id).
+    pub(crate) fn open_invoices(&self, case: &LoadedCase) -> Vec<OpenInvoice> {
+        let mut open: Vec<OpenInvoice> = case
             .invoices
             .iter()
             .filter(|i| i.document_type == DocumentType::Invoice)
@@ -205,17 +245,18 @@ impl WorkCase {
         open
     }
 
-    /// The open amounts a payment can settle, each with the due date that orders it.
-    fn open_items(&self) -> Vec<OpenItem> {
-        self.ledger
+    /// The open amounts a payment or an instruction can settle, each with the due date that
+    /// orders it (the case's opening date for amounts of no invoice).
+    pub(crate) fn open_items(&self, case: &LoadedCase) -> Vec<OpenItem> {
+        self.0
             .iter()
             .filter(|(_, (_, sum))| *sum > 0)
             .map(|((invoice_id, _), (component, sum))| OpenItem {
                 component: *component,
                 invoice_id: *invoice_id,
                 due_date: invoice_id
-                    .and_then(|id| self.loaded.invoices.iter().find(|i| i.id == id))
-                    .map_or(self.loaded.opened_on, |i| i.due_date),
+                    .and_then(|id| case.invoices.iter().find(|i| i.id == id))
+                    .map_or(case.opened_on, |i| i.due_date),
                 open_minor: *sum,
             })
             .collect()
@@ -274,7 +315,7 @@ impl WorkingSet {
                 }
             }
             let mut work = WorkCase {
-                ledger: BTreeMap::new(),
+                ledger: CaseLedger::default(),
                 state_changed: false,
                 deadline_cleared: false,
                 loaded: case,
