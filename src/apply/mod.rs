@@ -15,7 +15,8 @@ use crate::ledger::daily::{OpenInvoice, interest_parts};
 use crate::ledger::invoicing;
 use crate::store::{StoreError, Tx};
 
-/// What became of one record; decided in `invoicing`, named here by payments and instructions.
+/// What became of one record (defined in `ledger`, beside the decisions), named here for the
+/// pipeline and the appliers.
 pub use crate::ledger::RecordOutcome;
 
 /// Everything applying needs besides the records.
