@@ -509,7 +509,7 @@ fn post_interest(
     to: NaiveDate,
     changes: &mut DayChanges<'_>,
 ) -> Result<i64, DecideError> {
-    let mut parts = interest_parts(
+    let due = interest_posting(
         &config.rules,
         country,
         case.debtor_type,
@@ -520,33 +520,28 @@ fn post_interest(
         case_no: case.case_no.clone(),
         error,
     })?;
-    changes
-        .interest_through
-        .extend(parts.iter().map(|(invoice, _)| invoice.id));
-    parts.retain(|(_, minor)| *minor > 0);
-    let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
-    if total == 0 {
+    changes.interest_through.extend(due.through);
+    if due.total == 0 {
         return Ok(0);
     }
-    let detail = interest_detail(to, &parts);
     let event = changes.events.len();
     changes.events.push(DayEvent {
         case_id: case.id,
         kind: EventKind::Interest,
-        amount_minor: Some(total),
+        amount_minor: Some(due.total),
         state: case.state,
-        detail,
+        detail: due.detail,
     });
-    for (invoice, minor) in parts {
+    for (invoice_id, minor) in due.parts {
         changes.postings.push(DayPosting {
             event,
             case_id: case.id,
-            invoice_id: Some(invoice.id),
+            invoice_id: Some(invoice_id),
             component: Component::Interest,
             amount_minor: minor,
         });
     }
-    Ok(total)
+    Ok(due.total)
 }
 
 /// The late-payment interest of a case's open invoices up to and including `to`, as every
@@ -586,8 +581,51 @@ pub fn interest_parts<'i>(
     Ok(parts)
 }
 
+/// What posting a case's interest up to a date comes to, for every caller alike (the daily
+/// steps, payments, instructions, credit notes): one `interest` event of `total` with `detail`
+/// and a posting per entry of `parts` — nothing when `total` is 0 — and, either way, every
+/// invoice of `through` posted through the date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterestPosting {
+    /// The invoices whose interest is now posted through the date, some maybe with nothing.
+    pub through: Vec<i64>,
+    /// (invoice, amount) of the invoices that accrued something, in the open invoices' order.
+    pub parts: Vec<(i64, i64)>,
+    pub total: i64,
+    /// The event's detail; empty when there is nothing to post.
+    pub detail: String,
+}
+
+/// [`interest_parts`] made into what is posted: see [`InterestPosting`].
+pub fn interest_posting(
+    rules: &Rules,
+    country: Country,
+    debtor_type: DebtorType,
+    open_invoices: &[OpenInvoice],
+    to: NaiveDate,
+) -> Result<InterestPosting, RuleError> {
+    let mut parts = interest_parts(rules, country, debtor_type, open_invoices, to)?;
+    let through = parts.iter().map(|(invoice, _)| invoice.id).collect();
+    parts.retain(|(_, minor)| *minor > 0);
+    let total = parts.iter().map(|(_, minor)| minor).sum();
+    let detail = if total == 0 {
+        String::new()
+    } else {
+        interest_detail(to, &parts)
+    };
+    Ok(InterestPosting {
+        through,
+        parts: parts
+            .iter()
+            .map(|(invoice, minor)| (invoice.id, *minor))
+            .collect(),
+        total,
+        detail,
+    })
+}
+
 /// The detail of an `interest` event: each invoice's number and amount.
-pub fn interest_detail(to: NaiveDate, parts: &[(&OpenInvoice, i64)]) -> String {
+fn interest_detail(to: NaiveDate, parts: &[(&OpenInvoice, i64)]) -> String {
     let mut detail = format!("late-payment interest up to {to}: ");
     for (i, (invoice, minor)) in parts.iter().enumerate() {
         if i > 0 {

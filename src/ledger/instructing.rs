@@ -25,7 +25,7 @@ use crate::domain::{Action, CaseState, CloseReason, Component, EventKind, Handov
 use crate::ingest::validate::instruction::{InstructionRecord, Target};
 use crate::ledger::RecordOutcome;
 use crate::ledger::allocation::{OpenItem, allocate};
-use crate::ledger::daily::{OpenInvoice, interest_detail, interest_parts};
+use crate::ledger::daily::{OpenInvoice, interest_posting};
 use crate::ledger::lifecycle::{Change, Clock, Command, Holds, Transition, Trigger, transition};
 use crate::ledger::settlement::{CaseLedger, LoadedCase, NewCaseEvent, NewPosting};
 use crate::money::format_minor;
@@ -629,7 +629,7 @@ impl Decider<'_> {
     }
 
     /// Posts the case's late-payment interest up to and including today, as the daily steps
-    /// and settlement do ([`interest_parts`]), before anything changes its principal.
+    /// and settlement do (`daily::interest_posting`), before anything changes its principal.
     fn post_interest(&mut self, case_id: i64) -> Result<(), InstructError> {
         let today = self.today;
         let rules = &self.config.rules;
@@ -644,7 +644,7 @@ impl Decider<'_> {
             return Ok(());
         };
         let open = case.open_invoices();
-        let mut parts = interest_parts(
+        let due = interest_posting(
             rules,
             creditor.country,
             case.loaded.case.debtor_type,
@@ -655,31 +655,34 @@ impl Decider<'_> {
             case_no: case.loaded.case.case_no.clone(),
             error,
         })?;
-        for (invoice, _) in &parts {
+        for &invoice_id in &due.through {
             if let Some(loaded) = case
                 .loaded
                 .case
                 .invoices
                 .iter_mut()
-                .find(|i| i.id == invoice.id)
+                .find(|i| i.id == invoice_id)
             {
                 loaded.interest_through = Some(today);
             }
-            self.out.interest_through.push((invoice.id, today));
+            self.out.interest_through.push((invoice_id, today));
         }
-        let state = case.loaded.case.state;
-        parts.retain(|(_, minor)| *minor > 0);
-        let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
-        if total == 0 {
+        if due.total == 0 {
             return Ok(());
         }
-        let detail = interest_detail(today, &parts);
-        let event_id = self.event(case_id, EventKind::Interest, state, Some(total), detail);
-        for (invoice, minor) in parts {
+        let state = case.loaded.case.state;
+        let event_id = self.event(
+            case_id,
+            EventKind::Interest,
+            state,
+            Some(due.total),
+            due.detail,
+        );
+        for (invoice_id, minor) in due.parts {
             self.posting(
                 event_id,
                 case_id,
-                Some(invoice.id),
+                Some(invoice_id),
                 Component::Interest,
                 minor,
             )?;

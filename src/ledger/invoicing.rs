@@ -23,7 +23,7 @@ use crate::domain::{
 };
 use crate::ingest::validate::invoice::InvoiceRecord;
 use crate::ledger::RecordOutcome;
-use crate::ledger::daily::{OpenInvoice, interest_detail, interest_parts};
+use crate::ledger::daily::{OpenInvoice, interest_posting};
 use crate::money::format_minor;
 use crate::reference::{self, Scheme};
 
@@ -890,34 +890,30 @@ impl<'r> Working<'r> {
             .filter(|i| i.principal_open_minor > 0)
             .collect();
         open.sort_by_key(|i| (i.due_date, i.id));
-        let mut parts = interest_parts(&config.rules, creditor.country, debtor_type, &open, to)
+        let due = interest_posting(&config.rules, creditor.country, debtor_type, &open, to)
             .map_err(|error| DecideError::Interest {
                 case_no: case.case_no.clone(),
                 error: error.to_string(),
             })?;
-        for (invoice, _) in &parts {
-            if let Some(stored) = ledger.invoices.iter_mut().find(|i| i.id == invoice.id) {
+        for &invoice_id in &due.through {
+            if let Some(stored) = ledger.invoices.iter_mut().find(|i| i.id == invoice_id) {
                 stored.interest_through = Some(to);
             }
-            changes.interest_through.push((invoice.id, to));
+            changes.interest_through.push((invoice_id, to));
         }
-        parts.retain(|(_, minor)| *minor > 0);
-        let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
-        if total == 0 {
+        if due.total == 0 {
             return Ok(());
         }
-        let detail = interest_detail(to, &parts);
-        let parts: Vec<(i64, i64)> = parts.iter().map(|(i, minor)| (i.id, *minor)).collect();
         changes.events.push(ChunkEvent {
             id: event_id,
             case_id,
             kind: EventKind::Interest,
             invoice_id: None,
-            amount_minor: Some(total),
+            amount_minor: Some(due.total),
             state: case.state,
-            detail,
+            detail: due.detail,
         });
-        for (invoice_id, minor) in parts {
+        for (invoice_id, minor) in due.parts {
             ledger.post(Some(invoice_id), Component::Interest, minor);
             changes.postings.push(ChunkPosting {
                 case_id,

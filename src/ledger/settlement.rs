@@ -26,7 +26,7 @@ use crate::domain::{
 use crate::ingest::validate::payment::PaymentRecord;
 use crate::ledger::RecordOutcome;
 use crate::ledger::allocation::{OpenItem, allocate};
-use crate::ledger::daily::{OpenInvoice, interest_detail, interest_parts};
+use crate::ledger::daily::{OpenInvoice, interest_posting};
 use crate::ledger::matching::{Candidate, Lookup, MatchedBy, match_payment};
 use crate::money::format_minor;
 
@@ -858,30 +858,34 @@ impl<'a> Decider<'_, '_, 'a> {
         let rules = &self.config.rules;
         let case = self.set.case(case_id)?;
         let open = case.open_invoices();
-        let mut parts = interest_parts(rules, country, case.loaded.debtor_type, &open, to)
-            .map_err(|error| SettleError::Interest {
+        let due = interest_posting(rules, country, case.loaded.debtor_type, &open, to).map_err(
+            |error| SettleError::Interest {
                 case_no: case.loaded.case_no.clone(),
                 error,
-            })?;
-        for (invoice, _) in &parts {
-            if let Some(loaded) = case.loaded.invoices.iter_mut().find(|i| i.id == invoice.id) {
+            },
+        )?;
+        for &invoice_id in &due.through {
+            if let Some(loaded) = case.loaded.invoices.iter_mut().find(|i| i.id == invoice_id) {
                 loaded.interest_through = Some(to);
             }
-            self.out.interest_through.push((invoice.id, to));
+            self.out.interest_through.push((invoice_id, to));
         }
-        let state = case.loaded.state;
-        parts.retain(|(_, minor)| *minor > 0);
-        let total: i64 = parts.iter().map(|(_, minor)| minor).sum();
-        if total == 0 {
+        if due.total == 0 {
             return Ok(());
         }
-        let detail = interest_detail(to, &parts);
-        let event_id = self.event(case_id, EventKind::Interest, Some(total), state, detail);
-        for (invoice, minor) in parts {
+        let state = case.loaded.state;
+        let event_id = self.event(
+            case_id,
+            EventKind::Interest,
+            Some(due.total),
+            state,
+            due.detail,
+        );
+        for (invoice_id, minor) in due.parts {
             self.posting(
                 event_id,
                 case_id,
-                Some(invoice.id),
+                Some(invoice_id),
                 Component::Interest,
                 minor,
             )?;
