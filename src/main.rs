@@ -18,7 +18,7 @@ use kravflyt::reference::{self, Scheme};
 use kravflyt::service::daemon;
 use kravflyt::service::pipeline;
 use kravflyt::service::status;
-use kravflyt::store::{CaseFilter, Store};
+use kravflyt::store::{CaseFilter, Store, StoreLocation};
 use kravflyt::workspace::Workspace;
 
 #[derive(Debug, Parser)]
@@ -302,11 +302,13 @@ fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
 /// The workspace database if there is one: commands that only look answer a fresh workspace
 /// (no database yet) instead of failing, and never create one as a side effect.
 fn existing_store(config: &Config) -> anyhow::Result<Option<Store>> {
-    let path = Workspace::new(&config.var_dir).database();
-    if !path.exists() {
+    let location = StoreLocation::from_config(config);
+    if let StoreLocation::Sqlite(path) = &location
+        && !path.exists()
+    {
         return Ok(None);
     }
-    Ok(Some(Store::open(&path)?))
+    Ok(Some(Store::open_at(&location)?))
 }
 
 /// What a looking command says on a fresh workspace.
@@ -454,9 +456,9 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             };
-            let database = Workspace::new(&config.var_dir).database();
-            let mut store = if database.exists() {
-                Store::open(&database)?
+            let location = StoreLocation::from_config(&config);
+            let mut store = if !matches!(&location, StoreLocation::Sqlite(path) if !path.exists()) {
+                Store::open_at(&location)?
             } else {
                 let mut store = Store::open_in_memory()?;
                 store.sync_creditors(config.creditors.values())?;

@@ -68,6 +68,27 @@ struct RawConfig {
     senders: Vec<RawSender>,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    node: RawNode,
+}
+
+/// `[store]`: the embedded SQLite database unless `url` names a PostgreSQL one (SPEC §10).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+}
+
+/// `[node]`: this daemon among several sharing one PostgreSQL database (SPEC §10).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    name: Option<Spanned<String>>,
+    lease: Option<Spanned<String>>,
+    senders: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +200,91 @@ pub struct Config {
     pub senders: Vec<Sender>,
     /// Metrics and health checks over HTTP (`kravflyt run` only).
     pub http: HttpSettings,
+    /// Where the ledger lives.
+    pub store: StoreSettings,
+    /// This daemon among several.
+    pub node: NodeSettings,
+}
+
+/// `[store]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoreSettings {
+    /// A `postgresql://` URL; `None`: the embedded SQLite database `var/kravflyt.db`.
+    pub url: Option<String>,
+    /// A file whose first line is the database password (else `PGPASSWORD`, or none).
+    pub password_file: Option<PathBuf>,
+}
+
+/// Shows the URL without a password in it (`config check`, logs).
+impl std::fmt::Debug for StoreSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSettings")
+            .field("url", &self.url.as_deref().map(mask_password))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+/// A database URL with the password in it, if any, replaced by `****`.
+pub fn mask_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = scheme_end + 3;
+    let authority_end = url[rest..].find(['/', '?']).map_or(url.len(), |i| rest + i);
+    let mut shown = url.to_owned();
+    if let Some(at) = url[rest..authority_end].rfind('@')
+        && let Some(colon) = url[rest..rest + at].find(':')
+    {
+        shown.replace_range(rest + colon + 1..rest + at, "****");
+    }
+    if let Some(query_start) = shown.find('?') {
+        let (head, query) = shown.split_at(query_start + 1);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=****"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown = format!("{head}{}", masked.join("&"));
+    }
+    shown
+}
+
+/// `[node]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSettings {
+    /// Unique per running daemon; defaults to the host name.
+    pub name: String,
+    /// How long a silent node keeps the files it claimed before another takes them over.
+    pub lease: Duration,
+    /// The senders this node serves; `None`: every sender.
+    pub senders: Option<BTreeSet<String>>,
+}
+
+impl NodeSettings {
+    /// Whether this node takes files from `sender`'s inbox.
+    pub fn serves(&self, sender: &str) -> bool {
+        self.senders.as_ref().is_none_or(|s| s.contains(sender))
+    }
+}
+
+/// The default `[node] lease`.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+
+/// The host name, the default node name (`node` if it cannot be read).
+fn declared_senders(senders: &[RawSender]) -> BTreeSet<String> {
+    senders.iter().map(|s| s.id.get_ref().clone()).collect()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned())
 }
 
 /// `[http]`: where `kravflyt run` serves `/metrics`, `/healthz` and `/readyz`.
@@ -613,6 +719,12 @@ impl<'a> Checker<'a> {
             }
         };
         let http = self.http(&raw.http, &senders);
+        let store = self.store(&raw.store);
+        let node = self.node(
+            &raw.node,
+            &declared_senders(&raw.senders),
+            store.url.is_some(),
+        );
         let errors = self.errors.into_inner();
         let Some(rules) = rules.filter(|_| errors.is_empty()) else {
             return Err(ConfigErrors(errors));
@@ -628,7 +740,103 @@ impl<'a> Checker<'a> {
             creditors,
             senders: senders.into_iter().flatten().collect(),
             http,
+            store,
+            node,
         })
+    }
+
+    fn store(&self, raw: &RawStore) -> StoreSettings {
+        let url = raw.url.as_ref().and_then(|url| {
+            let text = url.get_ref();
+            if text.starts_with("postgresql://") || text.starts_with("postgres://") {
+                Some(text.clone())
+            } else {
+                self.error(
+                    url,
+                    format!(
+                        "url `{}` is not a PostgreSQL URL; write e.g. \"postgresql://kravflyt@db.example/kravflyt?sslmode=verify-full\", or leave [store] out for the embedded database",
+                        mask_password(text)
+                    ),
+                );
+                None
+            }
+        });
+        let password_file = raw.password_file.as_ref().map(|p| {
+            self.source
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(p.get_ref())
+        });
+        if let (Some(at), None) = (&raw.password_file, &raw.url) {
+            self.error(
+                at,
+                "password_file is for a PostgreSQL store: set url too, or remove it".to_owned(),
+            );
+        }
+        StoreSettings { url, password_file }
+    }
+
+    fn node(&self, raw: &RawNode, declared: &BTreeSet<String>, shared_store: bool) -> NodeSettings {
+        let name = match &raw.name {
+            Some(name) => {
+                let text = name.get_ref();
+                let fits = !text.is_empty()
+                    && text.len() <= 64
+                    && text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    && !text.starts_with('.');
+                if !fits {
+                    self.error(
+                        name,
+                        format!("node name `{text}` must be 1–64 letters, digits, `-`, `_` or `.` (it names a folder under work/)"),
+                    );
+                }
+                text.clone()
+            }
+            None => host_name(),
+        };
+        let lease = self.duration(&raw.lease, "lease").unwrap_or(DEFAULT_LEASE);
+        if let Some(at) = &raw.lease
+            && lease < Duration::from_secs(2)
+        {
+            self.error(
+                at,
+                "lease must be at least 2s: heartbeats are sent every third of it".to_owned(),
+            );
+        }
+        let senders = raw.senders.as_ref().map(|list| {
+            list.iter()
+                .filter_map(|s| {
+                    if declared.contains(s.get_ref()) {
+                        Some(s.get_ref().clone())
+                    } else {
+                        self.error(
+                            s,
+                            format!("[node] senders: `{}` is not a [[sender]] id", s.get_ref()),
+                        );
+                        None
+                    }
+                })
+                .collect()
+        });
+        if !shared_store && (raw.senders.is_some() || raw.lease.is_some()) {
+            let at = raw
+                .lease
+                .as_ref()
+                .or(raw.senders.as_ref().and_then(|s| s.first()));
+            if let Some(at) = at {
+                self.error(
+                    at,
+                    "[node] lease and senders are for several daemons on one PostgreSQL store: set [store] url, or remove them".to_owned(),
+                );
+            }
+        }
+        NodeSettings {
+            name,
+            lease,
+            senders,
+        }
     }
 
     fn http(&self, raw: &RawHttp, senders: &[Option<Sender>]) -> HttpSettings {

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::service::watchdog::Liveness;
-use crate::store::Store;
+use crate::store::{Store, StoreLocation};
 use crate::workspace::{AGENCY_FOLDER, Workspace};
 
 /// The largest request head (request line and headers) read; hyper answers a larger one with
@@ -237,9 +237,9 @@ async fn blocking(state: Arc<State>, handler: fn(&State) -> Reply) -> Reply {
 }
 
 fn metrics(state: &State) -> Reply {
-    let snapshot = Store::open_read_only(&state.workspace.database()).and_then(|mut store| {
-        crate::service::metrics::snapshot(&mut store, &state.config, &state.workspace)
-    });
+    let snapshot = Store::open_read_only_at(&StoreLocation::from_config(&state.config)).and_then(
+        |mut store| crate::service::metrics::snapshot(&mut store, &state.config, &state.workspace),
+    );
     match snapshot {
         Ok(snapshot) => reply(
             StatusCode::OK,
@@ -288,11 +288,12 @@ pub fn readiness(config: &Config, workspace: &Workspace) -> (Vec<Value>, Vec<Fai
     let mut checks = Vec::new();
     let mut failures = Vec::new();
 
-    let database = Store::open_read_only(&workspace.database()).and_then(|mut store| {
-        let tx = store.read()?;
-        tx.meta("last_run_at")?;
-        tx.first_sightings()
-    });
+    let database =
+        Store::open_read_only_at(&StoreLocation::from_config(config)).and_then(|mut store| {
+            let tx = store.read()?;
+            tx.meta("last_run_at")?;
+            tx.first_sightings()
+        });
     let sightings = match database {
         Ok(sightings) => {
             checks.push(json!({"check": "database", "ok": true}));

@@ -268,7 +268,7 @@ impl Engine {
                 &workspace.inbox(&sender.id),
             ))?;
         }
-        let mut store = Store::open(&workspace.database())?;
+        let mut store = Store::open_at(&crate::store::StoreLocation::from_config(&config))?;
         store.sync_creditors(config.creditors.values())?;
         Ok(Engine {
             config,

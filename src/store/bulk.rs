@@ -1,7 +1,7 @@
 //! Multi-row statements: many rows written by one `INSERT … VALUES (…), (…)` (or one `IN (…)`
 //! list), the store's bulk writes for the chunked apply and the daily steps (issue 14).
 
-use rusqlite::ToSql;
+use crate::store::db::ToParam;
 
 use super::StoreError;
 
@@ -39,13 +39,13 @@ fn multi_row_sql(head: &str, row: &str, tail: &str, first: usize, n: usize) -> S
 /// [`multi_row_sql`]): `shared` are bound once per statement as `?1`, `?2`, …; `bind` binds one
 /// row's values from the given parameter number on. Nothing is read back.
 pub(super) fn bulk<T>(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &crate::store::db::Transaction<'_>,
     head: &str,
     row: &str,
     tail: &str,
-    shared: &[&dyn ToSql],
+    shared: &[&dyn ToParam],
     mut rows: impl ExactSizeIterator<Item = T>,
-    bind: impl Fn(&mut rusqlite::Statement<'_>, usize, T) -> rusqlite::Result<()>,
+    bind: impl Fn(&mut crate::store::db::Statement<'_>, usize, T) -> crate::store::db::Result<()>,
 ) -> Result<(), StoreError> {
     let per_row = row.matches('#').count();
     let first = shared.len() + 1;
@@ -69,6 +69,18 @@ pub(super) fn bulk<T>(
         }
     }
     Ok(())
+}
+
+/// The id the next row of `table` gets: one more than the largest (what SQLite gives a row
+/// inserted without one). Every insert names its ids this way, so both stores number rows
+/// alike; the write lock makes it safe.
+pub(super) fn next_id(
+    tx: &crate::store::db::Transaction<'_>,
+    table: &str,
+) -> Result<i64, StoreError> {
+    Ok(tx
+        .prepare_cached(&format!("SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))?
+        .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?)
 }
 
 #[cfg(test)]

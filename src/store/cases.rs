@@ -55,23 +55,28 @@ impl Tx<'_> {
     }
 
     pub fn insert_event(&self, e: &NewEvent<'_>) -> Result<i64, StoreError> {
-        self.tx.prepare_cached(
-            "INSERT INTO case_events (case_id, event_date, kind, invoice_id, amount_minor, state,
-                 detail, file_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?.execute(
-            rusqlite::params![
-                e.case_id,
-                e.date.to_string(),
-                e.kind.as_str(),
-                e.invoice_id,
-                e.amount_minor,
-                e.state.as_str(),
-                e.detail,
-                e.file_id,
-            ],
-        )?;
-        Ok(self.tx.last_insert_rowid())
+        Ok(self
+            .tx
+            .prepare_cached(
+                "INSERT INTO case_events (id, case_id, event_date, kind, invoice_id, amount_minor,
+                 state, detail, file_id)
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM case_events),
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             RETURNING id",
+            )?
+            .query_row(
+                crate::store::db::params![
+                    e.case_id,
+                    e.date.to_string(),
+                    e.kind.as_str(),
+                    e.invoice_id,
+                    e.amount_minor,
+                    e.state.as_str(),
+                    e.detail,
+                    e.file_id,
+                ],
+                |r| r.get(0),
+            )?)
     }
 
     /// The open balance of a case, per component.
@@ -83,8 +88,8 @@ impl Tx<'_> {
         let mut balance = Balance::default();
         let rows = stmt.query_map([case_id], |r| {
             Ok((
-                enum_column::<Component>(&r.get::<_, String>(0)?)?,
-                r.get::<_, i64>(1)?,
+                enum_column::<Component>(&r.get::<String>(0)?)?,
+                r.get::<i64>(1)?,
             ))
         })?;
         for row in rows {
@@ -108,9 +113,9 @@ impl Tx<'_> {
             Ok(InterestBasis {
                 invoice_id: r.get(0)?,
                 invoice_no: r.get(1)?,
-                due_date: super::date_column(&r.get::<_, String>(2)?)?,
+                due_date: super::date_column(&r.get::<String>(2)?)?,
                 interest_through: r
-                    .get::<_, Option<String>>(3)?
+                    .get::<Option<String>>(3)?
                     .map(|s| super::date_column(&s))
                     .transpose()?,
                 principal_open_minor: r.get(4)?,
@@ -128,7 +133,7 @@ impl Tx<'_> {
     pub fn set_interest_through(&self, invoice_id: i64, date: NaiveDate) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE invoices SET interest_through = ?2 WHERE id = ?1")?
-            .execute(rusqlite::params![invoice_id, date.to_string()])?;
+            .execute(crate::store::db::params![invoice_id, date.to_string()])?;
         Ok(())
     }
 
@@ -144,7 +149,7 @@ impl Tx<'_> {
                  closed_on = ?3, deadline = NULL
              WHERE id = ?1",
             )?
-            .execute(rusqlite::params![
+            .execute(crate::store::db::params![
                 case_id,
                 reason.as_str(),
                 date.to_string()
@@ -153,17 +158,17 @@ impl Tx<'_> {
     }
 }
 
-fn case_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CaseRow> {
+fn case_row(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<CaseRow> {
     Ok(CaseRow {
         id: r.get(0)?,
         case_no: r.get(1)?,
-        state: enum_column(&r.get::<_, String>(2)?)?,
+        state: enum_column(&r.get::<String>(2)?)?,
         currency: r.get(3)?,
         close_reason: r
-            .get::<_, Option<String>>(4)?
+            .get::<Option<String>>(4)?
             .map(|s| enum_column(&s))
             .transpose()?,
         creditor_id: r.get(5)?,
-        debtor_type: enum_column(&r.get::<_, String>(6)?)?,
+        debtor_type: enum_column(&r.get::<String>(6)?)?,
     })
 }

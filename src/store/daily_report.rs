@@ -169,8 +169,8 @@ impl Tx<'_> {
                 payment_id: r.get(1)?,
                 amount_minor: r.get(2)?,
                 currency: r.get(3)?,
-                payment_date: date_column(&r.get::<_, String>(4)?)?,
-                received_on: date_column(&r.get::<_, String>(5)?)?,
+                payment_date: date_column(&r.get::<String>(4)?)?,
+                received_on: date_column(&r.get::<String>(5)?)?,
                 reference: r.get(6)?,
                 reason: r.get(7)?,
             })
@@ -196,12 +196,10 @@ impl Tx<'_> {
         )?;
         let mut sums: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut rows = stmt.query((from.to_string(), to.to_string()))?;
-        while let Some(r) = rows.next()? {
-            let text = |i| {
-                r.get_ref(i)
-                    .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-            };
-            let (date, currency, amount) = (text(0)?, text(1)?, r.get::<_, i64>(2)?);
+        while let Some(row) = rows.next()? {
+            let r = &row;
+            let text = |i| r.get_str(i);
+            let (date, currency, amount) = (text(0)?, text(1)?, r.get::<i64>(2)?);
             if !sums.contains_key(date) {
                 sums.insert(date.to_owned(), BTreeMap::new());
             }

@@ -1,7 +1,7 @@
 //! Inbound files and inbox sightings.
 
+use crate::store::db::OptionalExtension;
 use chrono::NaiveDate;
-use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx};
 use crate::domain::{FileKind, FileStatus, InboundFormat};
@@ -77,7 +77,7 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM inbound_files")?
-            .query_row([], |r| r.get(0))?)
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?)
     }
 
     /// The applied file with this content from this sender, if any.
@@ -103,31 +103,36 @@ impl Tx<'_> {
     }
 
     pub fn insert_file(&self, f: &NewInboundFile<'_>) -> Result<i64, StoreError> {
-        self.tx.prepare_cached(
-            "INSERT INTO inbound_files (sender, original_name, sha256, size, format, kind, status,
-                 records_total, records_accepted, records_unchanged, records_rejected, duplicate_of,
-                 business_date, processed_at, destination)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        )?.execute(
-            rusqlite::params![
-                f.sender,
-                f.original_name,
-                f.sha256,
-                f.size as i64,
-                f.format.map(|x| x.as_str()),
-                f.kind.map(|x| x.as_str()),
-                f.status.as_str(),
-                f.records_total as i64,
-                f.records_accepted as i64,
-                f.records_unchanged as i64,
-                f.records_rejected as i64,
-                f.duplicate_of,
-                f.business_date.to_string(),
-                f.processed_at,
-                f.destination,
-            ],
-        )?;
-        let id = self.tx.last_insert_rowid();
+        let id: i64 = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO inbound_files (id, sender, original_name, sha256, size, format, kind,
+                 status, records_total, records_accepted, records_unchanged, records_rejected,
+                 duplicate_of, business_date, processed_at, destination)
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM inbound_files),
+                     ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             RETURNING id",
+            )?
+            .query_row(
+                crate::store::db::params![
+                    f.sender,
+                    f.original_name,
+                    f.sha256,
+                    f.size as i64,
+                    f.format.map(|x| x.as_str()),
+                    f.kind.map(|x| x.as_str()),
+                    f.status.as_str(),
+                    f.records_total as i64,
+                    f.records_accepted as i64,
+                    f.records_unchanged as i64,
+                    f.records_rejected as i64,
+                    f.duplicate_of,
+                    f.business_date.to_string(),
+                    f.processed_at,
+                    f.destination,
+                ],
+                |r| r.get(0),
+            )?;
         self.mark_business_day(f.business_date)?;
         Ok(id)
     }
@@ -149,7 +154,7 @@ impl Tx<'_> {
                  records_skipped = ?9
              WHERE id = ?1",
             )?
-            .execute(rusqlite::params![
+            .execute(crate::store::db::params![
                 file_id,
                 format.map(|x| x.as_str()),
                 kind.map(|x| x.as_str()),
@@ -178,7 +183,7 @@ impl Tx<'_> {
             "SELECT id, sender, original_name, sha256, destination FROM inbound_files
              WHERE moved = 0 ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(UnmovedFile {
                 id: r.get(0)?,
                 sender: r.get(1)?,
@@ -206,7 +211,7 @@ impl Tx<'_> {
             )?
             .query_row((sender, name), |r| {
                 Ok(Sighting {
-                    size: r.get::<_, i64>(0)? as u64,
+                    size: r.get::<i64>(0)? as u64,
                     mtime_ns: r.get(1)?,
                     first_seen: r.get(2)?,
                     stable_since: r.get(3)?,
@@ -226,7 +231,7 @@ impl Tx<'_> {
                  mtime_ns = excluded.mtime_ns, stable_since = excluded.stable_since,
                  writer_open_since = excluded.writer_open_since",
             )?
-            .execute(rusqlite::params![
+            .execute(crate::store::db::params![
                 sender,
                 name,
                 s.size as i64,
@@ -277,13 +282,13 @@ impl Tx<'_> {
                       WHERE s.sender = d.sender AND s.writer_open_since IS NOT NULL)
              FROM inbox_writer_detection d ORDER BY d.sender",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(InboxWriterDetection {
                 sender: r.get(0)?,
                 method: r.get(1)?,
                 reason: r.get(2)?,
                 checked_at: r.get(3)?,
-                held_open: r.get::<_, i64>(4)? as u64,
+                held_open: r.get::<i64>(4)? as u64,
                 held_open_since: r.get(5)?,
             })
         })?;
@@ -345,7 +350,9 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare(
             "SELECT sender, status, COUNT(*) FROM inbound_files GROUP BY sender, status ORDER BY sender, status",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

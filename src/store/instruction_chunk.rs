@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::bulk::bulk;
+use super::bulk::{bulk, next_id};
 use super::payment_chunk::{json, optional_date};
 use super::steps::IsoDate;
 use super::{StoreError, Tx, enum_column};
@@ -33,7 +33,7 @@ impl Tx<'_> {
         let next_event_id: i64 = self
             .tx
             .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM case_events")?
-            .query_row([], |r| r.get(0))?;
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?;
         Ok(InstructionSet::new(cases, by_key, applied, next_event_id))
     }
 
@@ -134,17 +134,18 @@ impl Tx<'_> {
                     (SELECT MAX(i.notice_sent_date) FROM invoices i WHERE i.case_id = c.id),
                     c.dispute_open, c.disputed_minor, c.state_before_hold, c.paused_since,
                     c.dispute_reply_deadline, c.pause_until, c.closed_on
-             FROM json_each(?1) k JOIN cases c ON c.id = k.value",
+             FROM json_each(?1) k JOIN cases c ON c.id = CAST(k.value AS INTEGER)",
         )?;
         let mut rows = stmt.query([json(case_ids)?])?;
         let mut cases = Vec::with_capacity(loaded.len());
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             let Some(case) = loaded.remove(&r.get(0)?) else {
                 continue;
             };
             cases.push(InstructedCase {
                 case,
-                first_step: enum_column(&r.get::<_, String>(1)?)?,
+                first_step: enum_column(&r.get::<String>(1)?)?,
                 deadline: optional_date(r.get(2)?)?,
                 collection_since: optional_date(r.get(3)?)?,
                 heavy_fee_charged: r.get(4)?,
@@ -153,7 +154,7 @@ impl Tx<'_> {
                     dispute_open: r.get(6)?,
                     disputed_minor: r.get(7)?,
                     state_before_hold: r
-                        .get::<_, Option<String>>(8)?
+                        .get::<Option<String>>(8)?
                         .map(|s| enum_column(&s))
                         .transpose()?,
                     paused_since: optional_date(r.get(9)?)?,
@@ -187,7 +188,7 @@ impl Tx<'_> {
              WHERE id = ?1",
         )?;
         for c in &instructed.cases {
-            stmt.execute(rusqlite::params![
+            stmt.execute(crate::store::db::params![
                 c.case_id,
                 c.state.as_str(),
                 c.deadline.map(IsoDate::new),
@@ -203,16 +204,19 @@ impl Tx<'_> {
                 c.closed_on.map(IsoDate::new),
             ])?;
         }
-        // Ids come from the table in the order rows are inserted, as one at a time.
+        // Ids follow the largest there is in the order rows are inserted, as one at a time.
+        let first_id = next_id(&self.tx, "instructions")?;
         bulk(
             &self.tx,
-            "INSERT INTO instructions (sender, instruction_id, action, case_id, fingerprint,
+            "INSERT INTO instructions (id, sender, instruction_id, action, case_id, fingerprint,
                  file_id) VALUES ",
-            "(?1, #, #, #, #, ?2)",
+            "(#, ?1, #, #, #, #, ?2)",
             "",
             &[&sender, &file_id],
-            instructed.instructions.iter(),
-            |stmt, at, (instruction_id, action, case_id, fingerprint)| {
+            instructed.instructions.iter().enumerate(),
+            |stmt, at, (i, (instruction_id, action, case_id, fingerprint))| {
+                stmt.raw_bind_parameter(at, first_id + i as i64)?;
+                let at = at + 1;
                 stmt.raw_bind_parameter(at, instruction_id.as_str())?;
                 stmt.raw_bind_parameter(at + 1, action.as_str())?;
                 stmt.raw_bind_parameter(at + 2, case_id)?;

@@ -1,6 +1,6 @@
 //! Instructions received, so the same instruction id is applied once.
 
-use rusqlite::OptionalExtension;
+use crate::store::db::OptionalExtension;
 
 use super::{StoreError, Tx};
 
@@ -31,10 +31,12 @@ impl Tx<'_> {
     ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO instructions (sender, instruction_id, action, case_id, fingerprint, file_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO instructions (id, sender, instruction_id, action, case_id, fingerprint,
+                     file_id)
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM instructions),
+                     ?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(rusqlite::params![sender, instruction_id, action, case_id, fingerprint, file_id])?;
+            .execute(crate::store::db::params![sender, instruction_id, action, case_id, fingerprint, file_id])?;
         Ok(())
     }
 }

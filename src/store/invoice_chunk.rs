@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 
-use super::bulk::bulk;
+use super::bulk::{bulk, next_id};
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::{CaseState, DocumentType};
 use crate::ingest::validate::invoice::InvoiceRecord;
@@ -77,7 +77,10 @@ impl Tx<'_> {
     }
 
     fn next_id_of(&self, sql: &str) -> Result<i64, StoreError> {
-        Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+        Ok(self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?)
     }
 
     fn known_invoices(&self, numbers: &CreditorKeys) -> Result<Vec<KnownInvoice>, StoreError> {
@@ -145,7 +148,7 @@ impl Tx<'_> {
             "SELECT c.id, c.case_no, c.state, c.creditor_id, c.debtor_id, d.debtor_type,
                     c.currency
              FROM json_each(?1) k
-             CROSS JOIN debtors d ON d.id = k.value
+             CROSS JOIN debtors d ON d.id = CAST(k.value AS INTEGER)
              JOIN cases c ON c.creditor_id = d.creditor_id AND c.debtor_id = d.id
                          AND c.state <> 'closed'",
         )?;
@@ -161,7 +164,7 @@ impl Tx<'_> {
             "SELECT c.id, c.case_no, c.state, c.creditor_id, c.debtor_id, d.debtor_type,
                     c.currency
              FROM json_each(?1) k
-             CROSS JOIN cases c ON c.id = k.value
+             CROSS JOIN cases c ON c.id = CAST(k.value AS INTEGER)
              JOIN debtors d ON d.id = c.debtor_id",
         )?;
         let rows = stmt.query_map([json(ids)?], known_case)?;
@@ -182,10 +185,11 @@ impl Tx<'_> {
         let ids = json(&ids)?;
         let mut stmt = self.tx.prepare_cached(
             "SELECT i.case_id, i.id, i.invoice_no, i.document_type, i.due_date, i.interest_through
-             FROM json_each(?1) k CROSS JOIN invoices i ON i.case_id = k.value",
+             FROM json_each(?1) k CROSS JOIN invoices i ON i.case_id = CAST(k.value AS INTEGER)",
         )?;
         let mut rows = stmt.query([&ids])?;
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             if let Some(ledger) = ledger_at(cases, r.get(0)?) {
                 ledger.invoices.push(CaseInvoice {
                     id: r.get(1)?,
@@ -193,7 +197,7 @@ impl Tx<'_> {
                     document_type: enum_column(text(r, 3)?)?,
                     due_date: date_column(text(r, 4)?)?,
                     interest_through: r
-                        .get::<_, Option<String>>(5)?
+                        .get::<Option<String>>(5)?
                         .map(|s| date_column(&s))
                         .transpose()?,
                 });
@@ -201,10 +205,11 @@ impl Tx<'_> {
         }
         let mut stmt = self.tx.prepare_cached(
             "SELECT p.case_id, p.invoice_id, p.component, p.amount_minor
-             FROM json_each(?1) k CROSS JOIN postings p ON p.case_id = k.value",
+             FROM json_each(?1) k CROSS JOIN postings p ON p.case_id = CAST(k.value AS INTEGER)",
         )?;
         let mut rows = stmt.query([&ids])?;
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             if let Some(ledger) = ledger_at(cases, r.get(0)?) {
                 ledger.post(r.get(1)?, enum_column(text(r, 2)?)?, r.get(3)?);
             }
@@ -295,15 +300,18 @@ impl Tx<'_> {
             },
         )?;
         // Numbered by SQLite in the order of the rows, as one at a time.
+        let first_id = next_id(&self.tx, "postings")?;
         bulk(
             &self.tx,
-            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
-                 event_id) VALUES ",
-            "(#, #, ?1, #, #, #)",
+            "INSERT INTO postings (id, case_id, invoice_id, posting_date, component,
+                 amount_minor, event_id) VALUES ",
+            "(#, #, #, ?1, #, #, #)",
             "",
             &[&date],
-            changes.postings.iter(),
-            |stmt, at, p| {
+            changes.postings.iter().enumerate(),
+            |stmt, at, (i, p)| {
+                stmt.raw_bind_parameter(at, first_id + i as i64)?;
+                let at = at + 1;
                 stmt.raw_bind_parameter(at, p.case_id)?;
                 stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
                 stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
@@ -400,7 +408,7 @@ fn json(values: &(impl serde::Serialize + ?Sized)) -> Result<String, StoreError>
         .map_err(|e| StoreError::Invariant(format!("cannot write keys as JSON: {e}")))
 }
 
-fn known_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnownCase> {
+fn known_case(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<KnownCase> {
     Ok(KnownCase {
         id: r.get(0)?,
         case_no: r.get(1)?,
@@ -424,6 +432,6 @@ fn ledger_at(cases: &mut [KnownCase], id: i64) -> Option<&mut CaseLedger> {
 }
 
 /// A text column, read without copying it.
-fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
-    Ok(r.get_ref(idx)?.as_str()?)
+fn text<'r>(r: &'r crate::store::db::Row<'_>, idx: usize) -> crate::store::db::Result<&'r str> {
+    r.get_str(idx)
 }

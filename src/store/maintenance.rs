@@ -20,6 +20,12 @@ impl Store {
     /// other connections keep reading and writing), checks the copy's integrity, and makes it
     /// appear under `dest` only when complete.
     pub fn backup_to(&self, dest: &Path) -> Result<BackupSummary, StoreError> {
+        let Some(conn) = self.sqlite() else {
+            return Err(StoreError::Invariant(format!(
+                "`kravflyt backup` copies the embedded SQLite database; this workspace's ledger is in PostgreSQL ({}), which its operators back up with pg_dump or their own base backups",
+                self.path
+            )));
+        };
         let shown = dest.display().to_string();
         let temp = dest.with_file_name(format!(
             ".{}.kravflyt-tmp",
@@ -39,7 +45,7 @@ impl Store {
             )
             .map_err(open_error)?;
             {
-                let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+                let backup = rusqlite::backup::Backup::new(conn, &mut copy)?;
                 // Steps of 1024 pages let the daemon's writers in between; a change made
                 // meanwhile restarts the copy, so what lands is one consistent snapshot.
                 backup.run_to_completion(1024, Duration::from_millis(10), None)?;
@@ -69,13 +75,17 @@ impl Store {
             .map_err(io_error)?;
         std::fs::rename(&temp, dest).map_err(io_error)?;
         let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
-        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
         Ok(BackupSummary { pages, bytes })
     }
 
     /// Rows whose references point nowhere (`PRAGMA foreign_key_check`), as text.
     pub fn foreign_key_problems(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
+        // PostgreSQL checks every reference as it is written; nothing can point nowhere.
+        let Some(conn) = self.sqlite() else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = conn.prepare("PRAGMA foreign_key_check")?;
         let rows = stmt.query_map([], |r| {
             Ok(format!(
                 "{} row {} refers to a missing {} row",
@@ -98,13 +108,13 @@ impl Tx<'_> {
              GROUP BY p.id
              HAVING COALESCE(SUM(a.amount_minor), 0) <> p.amount_minor",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(format!(
                 "payment {}/{} of {} minor units has allocations summing to {}",
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<i64>(2)?,
+                r.get::<i64>(3)?
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -125,12 +135,12 @@ impl Tx<'_> {
              JOIN cases c ON c.id = x.case_id
              WHERE posted <> allocated",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(format!(
                 "case {}: payments posted {} but allocated {} minor units",
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?
+                r.get::<String>(0)?,
+                r.get::<i64>(1)?,
+                r.get::<i64>(2)?
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -141,7 +151,9 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare(
             "SELECT day FROM business_days WHERE reconciled_at IS NOT NULL ORDER BY day",
         )?;
-        let rows = stmt.query_map([], |r| date_column(&r.get::<_, String>(0)?))?;
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
+            date_column(&r.get::<String>(0)?)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

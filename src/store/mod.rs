@@ -1,12 +1,17 @@
-//! The SQLite store: opening, migrations, and transactions. The only module that knows SQL.
+//! The store: embedded SQLite or PostgreSQL (SPEC §10), opening, migrations, and
+//! transactions. The only module that knows SQL, and the only one that knows which database
+//! it talks to.
 //!
-//! Writers take `BEGIN IMMEDIATE` so the write lock is held from the first statement; readers
-//! take a deferred transaction so a `case show` sees one consistent snapshot while the daemon
-//! writes (WAL).
+//! Writers hold the one write lock from their first statement (SQLite: `BEGIN IMMEDIATE`;
+//! PostgreSQL: a transaction-scoped advisory lock, so several daemons on one database write one
+//! after another exactly as one daemon does, and ids from `MAX(id) + 1` stay theirs); readers
+//! see one consistent snapshot while others write (SQLite: WAL; PostgreSQL: `REPEATABLE READ`).
 
 mod bulk;
 mod cases;
 mod daily_report;
+pub(crate) mod db;
+mod dialect;
 mod files;
 mod instruction_chunk;
 mod instructions;
@@ -16,6 +21,7 @@ mod monitoring;
 mod outbox;
 mod payment_chunk;
 mod payments;
+mod postgres;
 mod reconciliation;
 mod reports;
 mod steps;
@@ -25,6 +31,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use db::DbError;
+use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction, Row};
+pub use postgres::{PostgresSettings, StoreLocation};
 
 pub use cases::{CaseRow, InterestBasis, NewEvent};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
@@ -76,6 +86,25 @@ fn describe_sqlite(e: &rusqlite::Error) -> String {
     }
 }
 
+fn describe_database(e: &DbError) -> String {
+    match e {
+        DbError::Sqlite(e) => describe_sqlite(e),
+        other => format!("database error: {other}"),
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Database(DbError::from(e))
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> StoreError {
+        StoreError::Database(DbError::from(e))
+    }
+}
+
 /// Infrastructure failures of the store. Bad input is never one of these.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -96,8 +125,10 @@ pub enum StoreError {
         "the database {path} is not a kravflyt database or is damaged: {detail}; restore it from a backup"
     )]
     Damaged { path: String, detail: String },
-    #[error("{}", describe_sqlite(.0))]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("{}", describe_database(.0))]
+    Database(#[from] DbError),
+    #[error("cannot connect to PostgreSQL at {url}: {detail}")]
+    Connect { url: String, detail: String },
     #[error("cannot use {path}: {source}")]
     Io {
         path: String,
@@ -107,17 +138,61 @@ pub enum StoreError {
     Invariant(String),
 }
 
+/// The open database: embedded SQLite or a PostgreSQL server.
+enum Backend {
+    Sqlite(Connection),
+    Postgres(PgConnection),
+}
+
 /// A connection to the workspace database.
 pub struct Store {
-    conn: Connection,
+    conn: Backend,
+    /// What an operator is shown for the database: the file's path, or the URL with any
+    /// password masked.
     path: String,
-    /// The write-ahead log, which [`Store::sync`] makes durable (`None` in memory).
+    /// The write-ahead log, which [`Store::sync`] makes durable (`None` in memory and on
+    /// PostgreSQL, where every commit is durable when it returns).
     wal: Option<std::path::PathBuf>,
     /// Commits are not synced one by one (between [`Store::defer_syncs`] and [`Store::sync`]).
     deferred: bool,
 }
 
+/// The PostgreSQL advisory lock every write transaction holds (an arbitrary constant: "kravflyt"
+/// in ASCII, read as a number). One writer at a time, as SQLite's own write lock gives.
+const PG_WRITE_LOCK: i64 = 0x6B72_6176_666C_7974;
+
 impl Store {
+    /// Opens the configured database: the SQLite file, or PostgreSQL.
+    pub fn open_at(location: &StoreLocation) -> Result<Store, StoreError> {
+        match location {
+            StoreLocation::Sqlite(path) => Store::open(path),
+            StoreLocation::Postgres(settings) => Store::open_postgres(settings),
+        }
+    }
+
+    /// Connects to PostgreSQL and brings its schema to this build's version.
+    pub fn open_postgres(settings: &PostgresSettings) -> Result<Store, StoreError> {
+        let client = settings.connect()?;
+        let mut store = Store {
+            conn: Backend::Postgres(PgConnection::new(client)),
+            path: settings.shown_url(),
+            wal: None,
+            deferred: false,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Whether this is the PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.conn, Backend::Postgres(_))
+    }
+
+    /// The database as an operator is shown it (a path, or a URL without its password).
+    pub fn shown(&self) -> &str {
+        &self.path
+    }
+
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
@@ -156,6 +231,14 @@ impl Store {
         Store::prepare(Connection::open_in_memory()?, ":memory:".to_owned(), None)
     }
 
+    /// The SQLite connection (SQLite-only maintenance: backups, pragmas).
+    fn sqlite(&self) -> Option<&Connection> {
+        match &self.conn {
+            Backend::Sqlite(conn) => Some(conn),
+            Backend::Postgres(_) => None,
+        }
+    }
+
     fn prepare(
         conn: Connection,
         path: String,
@@ -185,7 +268,7 @@ impl Store {
                     detail: e.to_string(),
                 }
             }
-            other => StoreError::Sqlite(other),
+            other => StoreError::from(other),
         };
         // WAL lets readers (case show, status) work while the daemon writes; FULL sync makes a
         // committed file survive power loss, not only a killed process.
@@ -198,26 +281,79 @@ impl Store {
         // 300 MB budget); temporary b-trees (sorting, GROUP BY) stay in memory too.
         conn.pragma_update(None, "cache_size", -64 * 1024)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        let mut store = Store {
-            conn,
-            path,
-            wal,
-            deferred: false,
-        };
         // Migrations run with foreign keys off, as SQLite's procedure for rebuilding a table
         // asks (version 4 rebuilds the ledger tables): a rebuild copies rows unchanged, so it
         // cannot break a reference, and `kravflyt verify` checks them all. Everything after
         // runs with them on. (The bundled SQLite turns them on by default.)
-        store.conn.pragma_update(None, "foreign_keys", "OFF")?;
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let mut store = Store {
+            conn: Backend::Sqlite(conn),
+            path,
+            wal,
+            deferred: false,
+        };
         store.migrate()?;
-        store.conn.pragma_update(None, "foreign_keys", "ON")?;
+        if let Some(conn) = store.sqlite() {
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+        }
         Ok(store)
     }
 
+    /// The schema version the database has.
+    fn schema_version(&self) -> Result<i64, StoreError> {
+        match &self.conn {
+            Backend::Sqlite(conn) => {
+                Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+            }
+            Backend::Postgres(conn) => {
+                // PostgreSQL has no `user_version`: a one-row table holds it.
+                conn.batch(
+                    "CREATE TABLE IF NOT EXISTS kravflyt_schema (version BIGINT NOT NULL);",
+                )?;
+                let tx = PgTransaction::begin(conn, "BEGIN")?;
+                let tx = db::Transaction::Postgres(tx);
+                let found: Option<i64> = tx
+                    .query_row("SELECT version FROM kravflyt_schema", NO_PARAMS, |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                tx.commit()?;
+                Ok(found.unwrap_or(0))
+            }
+        }
+    }
+
+    /// The schema version, read without creating anything (a read-only PostgreSQL session).
+    fn schema_version_read_only(&self) -> Result<i64, StoreError> {
+        match &self.conn {
+            Backend::Sqlite(_) => self.schema_version(),
+            Backend::Postgres(conn) => {
+                let tx = db::Transaction::Postgres(PgTransaction::begin(conn, "BEGIN")?);
+                let found: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM kravflyt_schema
+                         WHERE EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'kravflyt_schema')",
+                        NO_PARAMS,
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .or_else(|e| match e {
+                        // No such table yet: a database nothing has run on.
+                        DbError::Postgres(ref pg)
+                            if pg.code() == Some(&::postgres::error::SqlState::UNDEFINED_TABLE) =>
+                        {
+                            Ok(None)
+                        }
+                        other => Err(other),
+                    })?;
+                tx.commit()?;
+                Ok(found.unwrap_or(0))
+            }
+        }
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let found: i64 = self
-            .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let found = self.schema_version()?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
@@ -232,28 +368,48 @@ impl Store {
     /// those another process ran since `found` was read.
     fn apply_migrations(&mut self, found: i64) -> Result<(), StoreError> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let tx = self.write_unchecked()?;
             // Read again under the write lock: another process opening the same new database
-            // at the same moment (the daemon starting while `status` looks) may have run this
-            // migration since the version was read above; running it twice fails ("table
-            // already exists").
-            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            // at the same moment (the daemon starting while `status` looks, or a second node)
+            // may have run this migration since the version was read above; running it twice
+            // fails ("table already exists").
+            let now: i64 = match &tx.tx {
+                db::Transaction::Sqlite(t) => {
+                    t.pragma_query_value(None, "user_version", |r| r.get(0))?
+                }
+                db::Transaction::Postgres(_) => tx
+                    .tx
+                    .query_row("SELECT version FROM kravflyt_schema", NO_PARAMS, |r| {
+                        r.get(0)
+                    })
+                    .optional()?
+                    .unwrap_or(0),
+            };
             if now > i as i64 {
                 continue;
             }
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.tx.execute_batch(sql)?;
+            match &tx.tx {
+                db::Transaction::Sqlite(t) => {
+                    t.pragma_update(None, "user_version", (i + 1) as i64)?
+                }
+                db::Transaction::Postgres(_) => {
+                    tx.tx.execute("DELETE FROM kravflyt_schema", NO_PARAMS)?;
+                    tx.tx.execute(
+                        "INSERT INTO kravflyt_schema (version) VALUES (?1)",
+                        [(i + 1) as i64],
+                    )?;
+                }
+            }
             tx.commit()?;
             tracing::debug!(version = i + 1, "database schema migrated");
         }
         Ok(())
     }
 
-    /// Starts a write transaction (`BEGIN IMMEDIATE`).
+    /// Starts a write transaction (`BEGIN IMMEDIATE`, or the PostgreSQL writers' lock).
     pub fn write(&mut self) -> Result<Tx<'_>, StoreError> {
-        if let Err(e) = crate::faults::check(Path::new(&self.path)) {
+        if let (Some(_), Err(e)) = (self.sqlite(), crate::faults::check(Path::new(&self.path))) {
             // What SQLite reports when the disk under the database is full or read-only.
             let (code, words) = match e.raw_os_error() {
                 Some(28) => (rusqlite::ffi::SQLITE_FULL, "database or disk is full"),
@@ -263,16 +419,27 @@ impl Store {
                 ),
                 _ => (rusqlite::ffi::SQLITE_IOERR, "disk I/O error"),
             };
-            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            return Err(StoreError::from(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(code),
                 Some(words.to_owned()),
             )));
         }
-        Ok(Tx {
-            tx: self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)?,
-        })
+        self.write_unchecked()
+    }
+
+    fn write_unchecked(&mut self) -> Result<Tx<'_>, StoreError> {
+        let tx = match &mut self.conn {
+            Backend::Sqlite(conn) => db::Transaction::Sqlite(
+                conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
+            ),
+            Backend::Postgres(conn) => db::Transaction::Postgres(PgTransaction::begin(
+                conn,
+                &format!(
+                    "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK});"
+                ),
+            )?),
+        };
+        Ok(Tx { tx })
     }
 
     /// Group commit (issue 14): until [`Store::resume_syncs`], commits are not synced to disk
@@ -280,9 +447,12 @@ impl Store {
     /// (it is in the WAL, in the operating system's cache); only a power loss could take it
     /// back, so nothing outside the database may depend on it before [`Store::sync`] returns:
     /// the file intake moves a batch's files and writes their receipts only after it.
+    /// PostgreSQL syncs every commit itself; there this does nothing.
     pub fn defer_syncs(&mut self) -> Result<(), StoreError> {
-        if !self.deferred {
-            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        if let Some(conn) = self.sqlite()
+            && !self.deferred
+        {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
             self.deferred = true;
         }
         Ok(())
@@ -314,8 +484,10 @@ impl Store {
     /// Ends [`Store::defer_syncs`]: each commit is synced again (`synchronous = FULL`). The
     /// next commit's sync covers the commits made meanwhile too.
     pub fn resume_syncs(&mut self) -> Result<(), StoreError> {
-        if self.deferred {
-            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        if let Some(conn) = self.sqlite()
+            && self.deferred
+        {
+            conn.pragma_update(None, "synchronous", "FULL")?;
             self.deferred = false;
         }
         Ok(())
@@ -323,11 +495,16 @@ impl Store {
 
     /// Starts a read transaction: one consistent snapshot.
     pub fn read(&mut self) -> Result<Tx<'_>, StoreError> {
-        Ok(Tx {
-            tx: self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Deferred)?,
-        })
+        let tx = match &mut self.conn {
+            Backend::Sqlite(conn) => db::Transaction::Sqlite(
+                conn.transaction_with_behavior(TransactionBehavior::Deferred)?,
+            ),
+            Backend::Postgres(conn) => db::Transaction::Postgres(PgTransaction::begin(
+                conn,
+                "BEGIN ISOLATION LEVEL REPEATABLE READ",
+            )?),
+        };
+        Ok(Tx { tx })
     }
 
     /// Records the configured creditors, so rows can refer to them.
@@ -347,9 +524,13 @@ impl Store {
         tx.commit()
     }
 
-    /// Runs SQLite's integrity check; `Ok` lists problems (empty when sound).
+    /// Runs SQLite's integrity check; `Ok` lists problems (empty when sound). PostgreSQL checks
+    /// its pages itself (and `amcheck` is the operator's tool there): nothing to list.
     pub fn integrity_problems(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let Some(conn) = self.sqlite() else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let problems: Vec<String> = rows.collect::<Result<_, _>>()?;
         Ok(problems.into_iter().filter(|p| p != "ok").collect())
@@ -358,7 +539,7 @@ impl Store {
 
 /// One transaction; every query and change of the store goes through one.
 pub struct Tx<'s> {
-    tx: rusqlite::Transaction<'s>,
+    tx: db::Transaction<'s>,
 }
 
 impl Tx<'_> {
@@ -368,7 +549,6 @@ impl Tx<'_> {
 
     /// A value of the `meta` table.
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        use rusqlite::OptionalExtension;
         Ok(self
             .tx
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
@@ -386,7 +566,7 @@ impl Tx<'_> {
 }
 
 /// Parses a date column written by this store.
-fn date_column(text: &str) -> rusqlite::Result<chrono::NaiveDate> {
+fn date_column(text: &str) -> db::Result<chrono::NaiveDate> {
     // The store writes `YYYY-MM-DD`; read that shape directly (chrono's format parser costs
     // about a microsecond a date, and the daily steps read a few million of them).
     if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *text.as_bytes()
@@ -404,18 +584,20 @@ fn date_column(text: &str) -> rusqlite::Result<chrono::NaiveDate> {
             return Ok(date);
         }
     }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| DbError::Conversion {
+        column: 0,
+        detail: format!("{text:?} is not a date: {e}"),
     })
 }
 
 /// Parses an enumeration column written by this store.
-fn enum_column<T: std::str::FromStr>(text: &str) -> rusqlite::Result<T>
+fn enum_column<T: std::str::FromStr>(text: &str) -> db::Result<T>
 where
-    T::Err: std::error::Error + Send + Sync + 'static,
+    T::Err: std::fmt::Display,
 {
-    text.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    text.parse().map_err(|e| DbError::Conversion {
+        column: 0,
+        detail: format!("{text:?}: {e}"),
     })
 }
 
@@ -431,7 +613,8 @@ mod tests {
         // As a second process that read version 0 before the first one migrated.
         store.apply_migrations(0).unwrap();
         let version: i64 = store
-            .conn
+            .sqlite()
+            .unwrap()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
@@ -444,13 +627,15 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let store = Store::open(&path).unwrap();
         let version: i64 = store
-            .conn
+            .sqlite()
+            .unwrap()
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         assert!(store.integrity_problems().unwrap().is_empty());
         let enforced: i64 = store
-            .conn
+            .sqlite()
+            .unwrap()
             .pragma_query_value(None, "foreign_keys", |r| r.get(0))
             .unwrap();
         assert_eq!(
@@ -480,8 +665,8 @@ mod tests {
             .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        let rows: Vec<(i64, Option<i64>, String, i64)> = store
-            .conn
+        let conn = store.sqlite().unwrap();
+        let rows: Vec<(i64, Option<i64>, String, i64)> = conn
             .prepare("SELECT id, invoice_id, component, amount_minor FROM postings ORDER BY id")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
@@ -495,8 +680,7 @@ mod tests {
                 (9, None, "fee".to_owned(), 70)
             ]
         );
-        let overpaid: i64 = store
-            .conn
+        let overpaid: i64 = conn
             .query_row(
                 "SELECT amount_minor FROM allocations WHERE id = 5",
                 [],
@@ -505,15 +689,12 @@ mod tests {
             .unwrap();
         assert_eq!(overpaid, 12);
         // The rules are the same rules: an unknown component is still refused.
-        store
-            .conn
-            .pragma_update(None, "foreign_keys", "OFF")
-            .unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
         for bad in [
             "INSERT INTO postings VALUES (10, 1, NULL, '2026-10-02', 'overpaid', 1, 4)",
             "INSERT INTO allocations VALUES (6, 1, 1, 2, 'tip', 1)",
         ] {
-            let err = store.conn.execute(bad, []).unwrap_err();
+            let err = conn.execute(bad, []).unwrap_err();
             assert!(err.to_string().contains("CHECK"), "{bad}: {err}");
         }
         // Version 4 rebuilt these indexes; version 6 dropped `postings_invoice` again.
@@ -523,8 +704,7 @@ mod tests {
             ("postings_date", 1),
             ("allocations_payment", 1),
         ] {
-            let found: i64 = store
-                .conn
+            let found: i64 = conn
                 .query_row(
                     "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
                     [index],

@@ -23,6 +23,31 @@ pub struct RecordCounts {
 }
 
 impl Store {
+    /// As [`Store::open_read_only`], for either store: on PostgreSQL a new connection whose
+    /// transactions are read-only, refused if the schema is not this build's.
+    pub fn open_read_only_at(location: &super::StoreLocation) -> Result<Store, StoreError> {
+        let settings = match location {
+            super::StoreLocation::Sqlite(path) => return Store::open_read_only(path),
+            super::StoreLocation::Postgres(settings) => settings,
+        };
+        let conn = super::db::PgConnection::new(settings.connect()?);
+        conn.batch("SET default_transaction_read_only = on")?;
+        let store = Store {
+            conn: super::Backend::Postgres(conn),
+            path: settings.shown_url(),
+            wal: None,
+            deferred: false,
+        };
+        let found = store.schema_version_read_only()?;
+        if found != SCHEMA_VERSION {
+            return Err(StoreError::Invariant(format!(
+                "the database {} has schema version {found}, not this build's {SCHEMA_VERSION}; `kravflyt run` of this build migrates it when it starts",
+                store.path
+            )));
+        }
+        Ok(store)
+    }
+
     /// Opens an existing database for reading only: never creates, migrates or writes it (the
     /// HTTP thread's connection, beside the daemon's own). A database with another schema
     /// version than this build's is refused rather than read with the wrong queries.
@@ -57,7 +82,7 @@ impl Store {
             )));
         }
         Ok(Store {
-            conn,
+            conn: super::Backend::Sqlite(conn),
             path: shown,
             wal: None,
             deferred: false,
@@ -74,7 +99,7 @@ impl Tx<'_> {
                     SUM(records_skipped)
              FROM inbound_files GROUP BY sender ORDER BY sender",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok((
                 r.get(0)?,
                 RecordCounts {
@@ -93,7 +118,9 @@ impl Tx<'_> {
         let mut stmt = self
             .tx
             .prepare("SELECT sender, name, first_seen FROM inbox_sightings")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }

@@ -6,7 +6,7 @@
 //! is ever held whole (issue 8).
 
 use super::{StoreError, Tx};
-use rusqlite::OptionalExtension;
+use crate::store::db::OptionalExtension;
 
 /// One outbound file waiting to be written (or already written); its bytes are read piece by
 /// piece (`outbox_content`, then `outbox_chunk`).
@@ -57,7 +57,7 @@ impl Tx<'_> {
             .prepare_cached(
                 "INSERT INTO outbox_chunks (outbox_id, seq, bytes) VALUES (?1, ?2, ?3)",
             )?
-            .execute(rusqlite::params![id, seq, bytes])?;
+            .execute(crate::store::db::params![id, seq, bytes])?;
         Ok(())
     }
 
@@ -70,15 +70,17 @@ impl Tx<'_> {
         file_id: Option<i64>,
         created_at: &str,
     ) -> Result<i64, StoreError> {
-        self.tx
+        Ok(self
+            .tx
             .prepare_cached(
-                "INSERT INTO outbox (folder, file_name, kind, content, file_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO outbox (id, folder, file_name, kind, content, file_id, created_at)
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM outbox), ?1, ?2, ?3, ?4, ?5, ?6)
+                 RETURNING id",
             )?
-            .execute(rusqlite::params![
-                folder, file_name, kind, content, file_id, created_at
-            ])?;
-        Ok(self.tx.last_insert_rowid())
+            .query_row(
+                crate::store::db::params![folder, file_name, kind, content, file_id, created_at],
+                |r| r.get(0),
+            )?)
     }
 
     /// Rows committed but not yet written, oldest first (without their content).
@@ -87,7 +89,7 @@ impl Tx<'_> {
             "SELECT id, folder, file_name, kind FROM outbox
              WHERE written_at IS NULL ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(OutboxRow {
                 id: r.get(0)?,
                 folder: r.get(1)?,
@@ -101,7 +103,7 @@ impl Tx<'_> {
     pub fn mark_written(&self, id: i64, written_at: &str) -> Result<(), StoreError> {
         self.tx
             .prepare_cached("UPDATE outbox SET written_at = ?2 WHERE id = ?1")?
-            .execute(rusqlite::params![id, written_at])?;
+            .execute(crate::store::db::params![id, written_at])?;
         Ok(())
     }
 }

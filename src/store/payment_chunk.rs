@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::bulk::bulk;
+use super::bulk::{bulk, next_id};
 use super::steps::IsoDate;
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::ledger::settlement::{
@@ -22,7 +22,9 @@ pub(super) fn json<T: serde::Serialize>(keys: &T) -> Result<String, StoreError> 
         .map_err(|e| StoreError::Invariant(format!("cannot bind the chunk's keys: {e}")))
 }
 
-pub(super) fn optional_date(text: Option<String>) -> rusqlite::Result<Option<chrono::NaiveDate>> {
+pub(super) fn optional_date(
+    text: Option<String>,
+) -> crate::store::db::Result<Option<chrono::NaiveDate>> {
     text.map(|s| date_column(&s)).transpose()
 }
 
@@ -35,7 +37,10 @@ impl Tx<'_> {
         case_ids.extend(self.cases_of_keys(keys)?);
         let cases = self.loaded_cases(&case_ids)?;
         let next = |sql: &str| -> Result<i64, StoreError> {
-            Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+            Ok(self
+                .tx
+                .prepare_cached(sql)?
+                .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?)
         };
         Ok(WorkingSet::new(
             cases,
@@ -50,7 +55,7 @@ impl Tx<'_> {
     fn known_payments(&self, keys: &SettleKeys) -> Result<Vec<KnownPayment>, StoreError> {
         const COLUMNS: &str = "p.id, p.sender, p.payment_id, p.fingerprint, p.amount_minor,
             p.reference, p.case_id, p.reverses, p.reversed_by";
-        let row = |r: &rusqlite::Row<'_>| {
+        let row = |r: &crate::store::db::Row<'_>| {
             Ok(KnownPayment {
                 id: r.get(0)?,
                 sender: r.get(1)?,
@@ -98,11 +103,12 @@ impl Tx<'_> {
         if !with_case.is_empty() {
             let mut stmt = self.tx.prepare_cached(
                 "SELECT a.payment_id, a.case_id, a.invoice_id, a.component, a.amount_minor
-                 FROM json_each(?1) k JOIN allocations a ON a.payment_id = k.value
+                 FROM json_each(?1) k JOIN allocations a ON a.payment_id = CAST(k.value AS INTEGER)
                  ORDER BY a.id",
             )?;
             let mut rows = stmt.query([json(&with_case)?])?;
-            while let Some(r) = rows.next()? {
+            while let Some(row) = rows.next()? {
+                let r = &row;
                 let component: String = r.get(3)?;
                 let part = AllocationPart {
                     case_id: r.get(1)?,
@@ -164,7 +170,7 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT c.id, c.case_no, c.reference, c.state, c.close_reason, c.state_before_close,
                     c.creditor_id, c.currency, d.debtor_type, c.opened_on
-             FROM json_each(?1) k JOIN cases c ON c.id = k.value
+             FROM json_each(?1) k JOIN cases c ON c.id = CAST(k.value AS INTEGER)
              JOIN debtors d ON d.id = c.debtor_id",
         )?;
         let rows = stmt.query_map([&ids], |r| {
@@ -172,19 +178,19 @@ impl Tx<'_> {
                 id: r.get(0)?,
                 case_no: r.get(1)?,
                 reference: r.get(2)?,
-                state: enum_column(&r.get::<_, String>(3)?)?,
+                state: enum_column(&r.get::<String>(3)?)?,
                 close_reason: r
-                    .get::<_, Option<String>>(4)?
+                    .get::<Option<String>>(4)?
                     .map(|s| enum_column(&s))
                     .transpose()?,
                 state_before_close: r
-                    .get::<_, Option<String>>(5)?
+                    .get::<Option<String>>(5)?
                     .map(|s| enum_column(&s))
                     .transpose()?,
                 creditor_id: r.get(6)?,
                 currency: r.get(7)?,
-                debtor_type: enum_column(&r.get::<_, String>(8)?)?,
-                opened_on: date_column(&r.get::<_, String>(9)?)?,
+                debtor_type: enum_column(&r.get::<String>(8)?)?,
+                opened_on: date_column(&r.get::<String>(9)?)?,
                 invoices: Vec::new(),
                 ledger: Vec::new(),
             })
@@ -196,17 +202,18 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT i.case_id, i.id, i.document_type, i.creditor_id, i.invoice_no, i.reference,
                     i.due_date, i.interest_through
-             FROM json_each(?1) k JOIN invoices i ON i.case_id = k.value",
+             FROM json_each(?1) k JOIN invoices i ON i.case_id = CAST(k.value AS INTEGER)",
         )?;
         let mut rows = stmt.query([&ids])?;
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             let invoice = LoadedInvoice {
                 id: r.get(1)?,
-                document_type: enum_column(&r.get::<_, String>(2)?)?,
+                document_type: enum_column(&r.get::<String>(2)?)?,
                 creditor_id: r.get(3)?,
                 invoice_no: r.get(4)?,
                 reference: r.get(5)?,
-                due_date: date_column(&r.get::<_, String>(6)?)?,
+                due_date: date_column(&r.get::<String>(6)?)?,
                 interest_through: optional_date(r.get(7)?)?,
             };
             if let Some(case) = cases.get_mut(&r.get(0)?) {
@@ -217,13 +224,14 @@ impl Tx<'_> {
         // straight off the `postings_case` index.
         let mut stmt = self.tx.prepare_cached(
             "SELECT p.case_id, p.invoice_id, p.component, p.amount_minor
-             FROM json_each(?1) k JOIN postings p ON p.case_id = k.value",
+             FROM json_each(?1) k JOIN postings p ON p.case_id = CAST(k.value AS INTEGER)",
         )?;
         let mut rows = stmt.query([&ids])?;
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             let sum = LedgerSum {
                 invoice_id: r.get(1)?,
-                component: enum_column(r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?)?,
+                component: enum_column(r.get_str(2)?)?,
                 amount_minor: r.get(3)?,
             };
             if let Some(case) = cases.get_mut(&r.get(0)?) {
@@ -279,7 +287,7 @@ impl Tx<'_> {
             "UPDATE payments SET case_id = ?2, matched_by = ?3, matched_on = ?4 WHERE id = ?1",
         )?;
         for m in &settlement.matched {
-            stmt.execute(rusqlite::params![
+            stmt.execute(crate::store::db::params![
                 m.payment,
                 m.case_id,
                 m.by.as_str(),
@@ -295,15 +303,18 @@ impl Tx<'_> {
         self.insert_case_events(&date, &settlement.events, file_id)?;
         self.insert_postings(&date, &settlement.postings)?;
         // The allocations share no date; `?1` is bound and left unused.
+        let first_allocation = next_id(&self.tx, "allocations")?;
         bulk(
             &self.tx,
-            "INSERT INTO allocations (payment_id, case_id, invoice_id, component, amount_minor)
-             VALUES ",
-            "(#, #, #, #, #)",
+            "INSERT INTO allocations (id, payment_id, case_id, invoice_id, component,
+                 amount_minor) VALUES ",
+            "(#, #, #, #, #, #)",
             "",
             &[&date],
-            settlement.allocations.iter(),
-            |stmt, at, a| {
+            settlement.allocations.iter().enumerate(),
+            |stmt, at, (i, a)| {
+                stmt.raw_bind_parameter(at, first_allocation + i as i64)?;
+                let at = at + 1;
                 stmt.raw_bind_parameter(at, a.payment)?;
                 stmt.raw_bind_parameter(at + 1, a.part.case_id)?;
                 stmt.raw_bind_parameter(at + 2, a.part.invoice_id)?;
@@ -324,7 +335,7 @@ impl Tx<'_> {
              WHERE id = ?1",
         )?;
         for c in &settlement.cases {
-            stmt.execute(rusqlite::params![
+            stmt.execute(crate::store::db::params![
                 c.case_id,
                 c.state.as_str(),
                 c.close_reason.map(|r| r.as_str()),
@@ -370,15 +381,18 @@ impl Tx<'_> {
         date: &IsoDate,
         postings: &[NewPosting],
     ) -> Result<(), StoreError> {
+        let first_id = next_id(&self.tx, "postings")?;
         bulk(
             &self.tx,
-            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
-                 event_id) VALUES ",
-            "(#, #, ?1, #, #, #)",
+            "INSERT INTO postings (id, case_id, invoice_id, posting_date, component,
+                 amount_minor, event_id) VALUES ",
+            "(#, #, #, ?1, #, #, #)",
             "",
             &[date],
-            postings.iter(),
-            |stmt, at, p| {
+            postings.iter().enumerate(),
+            |stmt, at, (i, p)| {
+                stmt.raw_bind_parameter(at, first_id + i as i64)?;
+                let at = at + 1;
                 stmt.raw_bind_parameter(at, p.case_id)?;
                 stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
                 stmt.raw_bind_parameter(at + 2, p.component.as_str())?;

@@ -1,6 +1,6 @@
 //! Payments waiting unmatched.
 
-use rusqlite::OptionalExtension;
+use crate::store::db::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::{PaymentKind, UnmatchedReason};
@@ -62,7 +62,7 @@ impl Tx<'_> {
             .prepare_cached(
                 "SELECT COUNT(*) FROM payments WHERE case_id IS NULL AND reverses IS NULL",
             )?
-            .query_row([], |r| r.get::<_, i64>(0))?
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get::<i64>(0))?
             .unsigned_abs())
     }
 
@@ -92,7 +92,7 @@ impl Tx<'_> {
              FROM payments
              WHERE case_id IS NULL AND reverses IS NULL AND reversed_by IS NULL
                AND amount_minor > 0";
-        let (filter, params): (&str, Vec<&dyn rusqlite::ToSql>) = match &which {
+        let (filter, params): (&str, Vec<&dyn crate::store::db::ToParam>) = match &which {
             Unmatched::AnyReferenceOrInvoiceNo => (
                 "AND (reference IS NOT NULL OR invoice_no IS NOT NULL)",
                 vec![],
@@ -114,19 +114,19 @@ impl Tx<'_> {
                 record: PaymentRecord {
                     position: crate::diagnostic::Position::File,
                     payment_id: r.get(2)?,
-                    kind: enum_column::<PaymentKind>(&r.get::<_, String>(3)?)?,
+                    kind: enum_column::<PaymentKind>(&r.get::<String>(3)?)?,
                     creditor_id: r.get(4)?,
                     reference: r.get(5)?,
                     invoice_no: r.get(6)?,
                     amount_minor: r.get(7)?,
                     currency: r.get(8)?,
-                    payment_date: date_column(&r.get::<_, String>(9)?)?,
+                    payment_date: date_column(&r.get::<String>(9)?)?,
                     payer_name: r.get(10)?,
                     payer_account: r.get(11)?,
                     reverses: None,
                 },
                 reason: r
-                    .get::<_, Option<String>>(12)?
+                    .get::<Option<String>>(12)?
                     .map(|s| enum_column(&s))
                     .transpose()?,
             })

@@ -2,8 +2,8 @@
 //! kept or cleared as unmatched, the ledger's other postings, the open balances, and which
 //! business days are closed.
 
+use crate::store::db::OptionalExtension;
 use chrono::NaiveDate;
-use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::{Component, EventKind, PaymentKind};
@@ -97,7 +97,7 @@ impl Tx<'_> {
         self.tx
             .prepare_cached(
                 "INSERT INTO business_days (day, reconciled_at) VALUES (?1, ?2)
-                 ON CONFLICT (day) DO UPDATE SET reconciled_at = COALESCE(reconciled_at, ?2)",
+                 ON CONFLICT (day) DO UPDATE SET reconciled_at = COALESCE(business_days.reconciled_at, ?2)",
             )?
             .execute((day.to_string(), at))?;
         Ok(())
@@ -111,9 +111,7 @@ impl Tx<'_> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT day FROM business_days WHERE reconciled_at IS NULL AND day < ?1 ORDER BY day",
         )?;
-        let rows = stmt.query_map([before.to_string()], |r| {
-            date_column(&r.get::<_, String>(0)?)
-        })?;
+        let rows = stmt.query_map([before.to_string()], |r| date_column(&r.get::<String>(0)?))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -123,7 +121,9 @@ impl Tx<'_> {
             "SELECT day FROM business_days
              WHERE reconciled_at IS NOT NULL AND report_written_at IS NULL ORDER BY day",
         )?;
-        let rows = stmt.query_map([], |r| date_column(&r.get::<_, String>(0)?))?;
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
+            date_column(&r.get::<String>(0)?)
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -149,7 +149,7 @@ impl Tx<'_> {
         let day: Option<String> = self
             .tx
             .prepare_cached(sql)?
-            .query_row([], |r| r.get(0))
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))
             .optional()?
             .flatten();
         Ok(day.map(|d| date_column(&d)).transpose()?)
@@ -175,7 +175,7 @@ impl Tx<'_> {
                AND p.creditor_id IS NOT NULL",
         ] {
             let mut stmt = self.tx.prepare_cached(sql)?;
-            let rows = stmt.query_map([day.to_string()], |r| r.get::<_, String>(0))?;
+            let rows = stmt.query_map([day.to_string()], |r| r.get::<String>(0))?;
             for creditor in rows {
                 creditors.insert(creditor?);
             }
@@ -257,7 +257,7 @@ impl Tx<'_> {
                AND p.creditor_id IS ?2
              ORDER BY p.id"
         ))?;
-        let params = rusqlite::params![today, creditor];
+        let params = crate::store::db::params![today, creditor];
         let mut money = Grouped::new(
             "allocations",
             money.query_map(params, |r| {
@@ -314,9 +314,10 @@ impl Tx<'_> {
             std::collections::BTreeMap<String, OpenBalance>,
         > = std::collections::BTreeMap::new();
         let mut rows = stmt.query([day.to_string()])?;
-        while let Some(r) = rows.next()? {
-            let creditor = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            let currency = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        while let Some(row) = rows.next()? {
+            let r = &row;
+            let creditor = r.get_str(0)?;
+            let currency = r.get_str(1)?;
             let before: bool = r.get(2)?;
             let amount: i64 = r.get(3)?;
             if !sums.contains_key(creditor) {
@@ -381,7 +382,7 @@ struct Grouped<I, T> {
 
 impl<I, T> Grouped<I, T>
 where
-    I: Iterator<Item = rusqlite::Result<Raw<T>>>,
+    I: Iterator<Item = crate::store::db::Result<Raw<T>>>,
 {
     fn new(what: &'static str, rows: I, set_amount: fn(&mut T, i64)) -> Self {
         Grouped {
@@ -446,7 +447,7 @@ where
 
 impl<I, T> Iterator for Grouped<I, T>
 where
-    I: Iterator<Item = rusqlite::Result<Raw<T>>>,
+    I: Iterator<Item = crate::store::db::Result<Raw<T>>>,
 {
     type Item = Result<T, StoreError>;
 
@@ -472,14 +473,15 @@ struct ById<A: Iterator, B: Iterator> {
 
 impl<A, B> Iterator for ById<A, B>
 where
-    A: Iterator<Item = rusqlite::Result<SuspenseEntry>>,
-    B: Iterator<Item = rusqlite::Result<SuspenseEntry>>,
+    A: Iterator<Item = crate::store::db::Result<SuspenseEntry>>,
+    B: Iterator<Item = crate::store::db::Result<SuspenseEntry>>,
 {
     type Item = Result<SuspenseEntry, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let id =
-            |e: &rusqlite::Result<SuspenseEntry>| e.as_ref().map_or(i64::MIN, |e| e.payment_row);
+        let id = |e: &crate::store::db::Result<SuspenseEntry>| {
+            e.as_ref().map_or(i64::MIN, |e| e.payment_row)
+        };
         let take_received = match (self.received.peek(), self.cleared.peek()) {
             (None, None) => return None,
             (Some(_), None) => true,
@@ -507,14 +509,14 @@ where
     }
 }
 
-fn money_part(r: &rusqlite::Row<'_>) -> rusqlite::Result<MoneyPart> {
+fn money_part(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<MoneyPart> {
     let component: String = r.get(9)?;
     Ok(MoneyPart {
         payment_row: r.get(0)?,
         payment_id: r.get(1)?,
-        kind: enum_column(&r.get::<_, String>(2)?)?,
+        kind: enum_column(&r.get::<String>(2)?)?,
         reverses: r.get(3)?,
-        payment_date: date_column(&r.get::<_, String>(4)?)?,
+        payment_date: date_column(&r.get::<String>(4)?)?,
         reference: r.get(5)?,
         case_no: r.get(6)?,
         creditor_id: r.get(7)?,
@@ -525,35 +527,38 @@ fn money_part(r: &rusqlite::Row<'_>) -> rusqlite::Result<MoneyPart> {
             other => Some(enum_column(other)?),
         },
         amount_minor: r.get(10)?,
-        matched_by: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+        matched_by: r.get::<Option<String>>(11)?.unwrap_or_default(),
     })
 }
 
-fn ledger_part(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerPart> {
+fn ledger_part(r: &crate::store::db::Row<'_>) -> crate::store::db::Result<LedgerPart> {
     Ok(LedgerPart {
         event_id: r.get(0)?,
-        event: enum_column(&r.get::<_, String>(1)?)?,
+        event: enum_column(&r.get::<String>(1)?)?,
         case_no: r.get(2)?,
         case_reference: r.get(3)?,
         creditor_id: r.get(4)?,
         currency: r.get(9)?,
         invoice_no: r.get(5)?,
-        component: enum_column(&r.get::<_, String>(6)?)?,
+        component: enum_column(&r.get::<String>(6)?)?,
         amount_minor: r.get(7)?,
         detail: r.get(8)?,
     })
 }
 
 /// A payment of the suspense queries, read for business day `today`.
-fn suspense_entry(r: &rusqlite::Row<'_>, today: &str) -> rusqlite::Result<SuspenseEntry> {
+fn suspense_entry(
+    r: &crate::store::db::Row<'_>,
+    today: &str,
+) -> crate::store::db::Result<SuspenseEntry> {
     let received_on: String = r.get(9)?;
     let matched_on: Option<String> = r.get(11)?;
     let original: Option<String> = r.get(15)?;
     let movement = if matched_on.as_deref() == Some(today) {
         SuspenseMove::Cleared {
-            case_no: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
+            case_no: r.get::<Option<String>>(14)?.unwrap_or_default(),
             received_on: date_column(&received_on)?,
-            matched_by: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            matched_by: r.get::<Option<String>>(12)?.unwrap_or_default(),
         }
     } else if let Some(original_payment_id) = original {
         SuspenseMove::Reversed {
@@ -565,8 +570,8 @@ fn suspense_entry(r: &rusqlite::Row<'_>, today: &str) -> rusqlite::Result<Suspen
     Ok(SuspenseEntry {
         payment_row: r.get(0)?,
         payment_id: r.get(1)?,
-        kind: enum_column(&r.get::<_, String>(2)?)?,
-        payment_date: date_column(&r.get::<_, String>(3)?)?,
+        kind: enum_column(&r.get::<String>(2)?)?,
+        payment_date: date_column(&r.get::<String>(3)?)?,
         reference: r.get(4)?,
         invoice_no: r.get(5)?,
         creditor_id: r.get(6)?,
@@ -588,7 +593,7 @@ mod tests {
         invoice: Option<i64>,
         component: &str,
         amount: i64,
-    ) -> rusqlite::Result<Raw<Part>> {
+    ) -> crate::store::db::Result<Raw<Part>> {
         Ok(Raw {
             group,
             key: sum_key(invoice, component.to_owned()),
@@ -597,7 +602,7 @@ mod tests {
         })
     }
 
-    fn grouped(rows: Vec<rusqlite::Result<Raw<Part>>>) -> Result<Vec<Part>, StoreError> {
+    fn grouped(rows: Vec<crate::store::db::Result<Raw<Part>>>) -> Result<Vec<Part>, StoreError> {
         Grouped::new("postings", rows.into_iter(), |part, amount| part.3 = amount).collect()
     }
 

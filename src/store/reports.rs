@@ -99,14 +99,19 @@ impl Tx<'_> {
              WHERE e.id > ?1 AND c.creditor_id IN ({list})
              ORDER BY e.id"
         ))?;
-        let mut params: Vec<&dyn rusqlite::ToSql> = vec![&after_id];
-        params.extend(creditors.iter().map(|c| c as &dyn rusqlite::ToSql));
+        let mut params: Vec<&dyn crate::store::db::ToParam> = vec![&after_id];
+        params.extend(
+            creditors
+                .iter()
+                .map(|c| c as &dyn crate::store::db::ToParam),
+        );
         let mut rows = stmt.query(params.as_slice())?;
         // Rows are handed on a page at a time: the open amounts of a page's events come from
         // one read of its cases' postings (`open_after`), not from a statement per event
         // (issue 14, BENCHMARKS.md).
         let mut page: Vec<(i64, StatusRow)> = Vec::with_capacity(STATUS_PAGE);
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             page.push((
                 r.get(8)?,
                 StatusRow {
@@ -178,10 +183,10 @@ impl Tx<'_> {
             let ids: Vec<i64> = (0..CASES_PER_READ)
                 .map(|i| chunk.get(i).copied().unwrap_or(last))
                 .collect();
-            let mut rows = stmt.query(rusqlite::params_from_iter(&ids))?;
-            while let Some(r) = rows.next()? {
-                let component: Component =
-                    super::enum_column(r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?)?;
+            let mut rows = stmt.query(&ids)?;
+            while let Some(row) = rows.next()? {
+                let r = &row;
+                let component: Component = super::enum_column(r.get_str(2)?)?;
                 postings
                     .entry(r.get(0)?)
                     .or_default()
@@ -206,7 +211,8 @@ impl Tx<'_> {
              WHERE l.id > ?1 ORDER BY l.id",
         )?;
         let mut rows = stmt.query([after_id])?;
-        while let Some(r) = rows.next()? {
+        while let Some(row) = rows.next()? {
+            let r = &row;
             each(&LetterRow {
                 letter_id: r.get(0)?,
                 case_no: r.get(1)?,

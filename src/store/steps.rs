@@ -3,13 +3,13 @@
 
 use chrono::NaiveDate;
 
-use super::bulk::bulk;
+use super::bulk::{bulk, next_id};
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::Balance;
 use crate::domain::{CaseState, Component, DocumentType, HandoverStep};
 use crate::ledger::daily::{DayCase, DayChanges, FeeLetters, OpenInvoice};
 
-fn optional_date(text: Option<String>) -> rusqlite::Result<Option<NaiveDate>> {
+fn optional_date(text: Option<String>) -> crate::store::db::Result<Option<NaiveDate>> {
     text.map(|s| date_column(&s)).transpose()
 }
 
@@ -54,7 +54,7 @@ impl Tx<'_> {
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
              WHERE c.state <> 'closed' AND c.id > ?1 ORDER BY c.id LIMIT ?2",
         )?;
-        let rows = stmt.query_map(rusqlite::params![after_id, limit], |r| {
+        let rows = stmt.query_map(crate::store::db::params![after_id, limit], |r| {
             Ok(DayCase {
                 id: r.get(0)?,
                 case_no: r.get(1)?,
@@ -90,8 +90,9 @@ impl Tx<'_> {
                     notice_sent_date
              FROM invoices WHERE case_id > ?1 AND case_id <= ?2",
         )?;
-        let mut rows = stmt.query(rusqlite::params![after, last])?;
-        while let Some(r) = rows.next()? {
+        let mut rows = stmt.query(crate::store::db::params![after, last])?;
+        while let Some(row) = rows.next()? {
+            let r = &row;
             let Some(case) = case_at(cases, r.get(0)?) else {
                 continue;
             };
@@ -125,8 +126,9 @@ impl Tx<'_> {
             "SELECT case_id, invoice_id, component, amount_minor
              FROM postings WHERE case_id > ?1 AND case_id <= ?2",
         )?;
-        let mut rows = stmt.query(rusqlite::params![after, last])?;
-        while let Some(r) = rows.next()? {
+        let mut rows = stmt.query(crate::store::db::params![after, last])?;
+        while let Some(row) = rows.next()? {
+            let r = &row;
             let Some(case) = case_at(cases, r.get(0)?) else {
                 continue;
             };
@@ -134,7 +136,7 @@ impl Tx<'_> {
             let amount: i64 = r.get(3)?;
             *case.balance.component_mut(component) += amount;
             if component == Component::Principal
-                && let Some(invoice_id) = r.get::<_, Option<i64>>(1)?
+                && let Some(invoice_id) = r.get::<Option<i64>>(1)?
                 && let Some(invoice) = case.open_invoices.iter_mut().find(|i| i.id == invoice_id)
             {
                 invoice.principal_open_minor += amount;
@@ -158,8 +160,9 @@ impl Tx<'_> {
             "SELECT case_id, step FROM letters
              WHERE case_id > ?1 AND case_id <= ?2 AND fee_charged_minor > 0",
         )?;
-        let mut rows = stmt.query(rusqlite::params![after, last])?;
-        while let Some(r) = rows.next()? {
+        let mut rows = stmt.query(crate::store::db::params![after, last])?;
+        while let Some(row) = rows.next()? {
+            let r = &row;
             if let Some(case) = case_at(cases, r.get(0)?) {
                 let step: HandoverStep = enum_column(text(r, 1)?)?;
                 case.fee_letters.count(step);
@@ -178,8 +181,9 @@ impl Tx<'_> {
             "SELECT case_id, event_date FROM case_events
              WHERE case_id > ?1 AND case_id <= ?2 AND kind IN ('payment', 'legal')",
         )?;
-        let mut rows = stmt.query(rusqlite::params![after, last])?;
-        while let Some(r) = rows.next()? {
+        let mut rows = stmt.query(crate::store::db::params![after, last])?;
+        while let Some(row) = rows.next()? {
+            let r = &row;
             if let Some(case) = case_at(cases, r.get(0)?) {
                 let date = Some(date_column(text(r, 1)?)?);
                 if date > case.last_interruption {
@@ -215,7 +219,10 @@ impl Tx<'_> {
     }
 
     fn next_id(&self, sql: &str) -> Result<i64, StoreError> {
-        Ok(self.tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+        Ok(self
+            .tx
+            .prepare_cached(sql)?
+            .query_row(crate::store::db::NO_PARAMS, |r| r.get(0))?)
     }
 
     fn insert_day_events(
@@ -250,15 +257,18 @@ impl Tx<'_> {
         date: &IsoDate,
         first_event: i64,
     ) -> Result<(), StoreError> {
+        let first_id = next_id(&self.tx, "postings")?;
         bulk(
             &self.tx,
-            "INSERT INTO postings (case_id, invoice_id, posting_date, component, amount_minor,
-                 event_id) VALUES ",
-            "(#, #, ?1, #, #, #)",
+            "INSERT INTO postings (id, case_id, invoice_id, posting_date, component,
+                 amount_minor, event_id) VALUES ",
+            "(#, #, #, ?1, #, #, #)",
             "",
             &[date],
-            changes.postings.iter(),
-            |stmt, at, p| {
+            changes.postings.iter().enumerate(),
+            |stmt, at, (i, p)| {
+                stmt.raw_bind_parameter(at, first_id + i as i64)?;
+                let at = at + 1;
                 stmt.raw_bind_parameter(at, p.case_id)?;
                 stmt.raw_bind_parameter(at + 1, p.invoice_id)?;
                 stmt.raw_bind_parameter(at + 2, p.component.as_str())?;
@@ -379,7 +389,7 @@ impl Tx<'_> {
                         dispute_open: r.get(0)?,
                         disputed_minor: r.get(1)?,
                         state_before_hold: r
-                            .get::<_, Option<String>>(2)?
+                            .get::<Option<String>>(2)?
                             .map(|s| enum_column(&s))
                             .transpose()?,
                         paused_since: optional_date(r.get(3)?)?,
@@ -407,7 +417,7 @@ impl Tx<'_> {
                      deadline = CASE WHEN ?2 IS NULL THEN deadline ELSE ?3 END
                  WHERE id = ?1",
             )?
-            .execute(rusqlite::params![
+            .execute(crate::store::db::params![
                 case_id,
                 state.map(|s| s.as_str()),
                 deadline.map(|d| d.to_string())
@@ -433,7 +443,7 @@ impl Tx<'_> {
                                              ELSE date(collection_since, ?3) END
                  WHERE id = ?1",
             )?
-            .execute(rusqlite::params![case_id, state.as_str(), shift])?;
+            .execute(crate::store::db::params![case_id, state.as_str(), shift])?;
         Ok(())
     }
 
@@ -499,11 +509,9 @@ impl IsoDate {
     }
 }
 
-impl rusqlite::ToSql for IsoDate {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::Borrowed(
-            rusqlite::types::ValueRef::Text(self.as_str().as_bytes()),
-        ))
+impl crate::store::db::ToParam for IsoDate {
+    fn to_param(&self) -> crate::store::db::Value<'_> {
+        crate::store::db::Value::Text(std::borrow::Cow::Borrowed(self.as_str()))
     }
 }
 
@@ -516,16 +524,19 @@ fn case_at(cases: &mut [DayCase], id: i64) -> Option<&mut DayCase> {
 }
 
 /// A text column, read without copying it.
-fn text<'r>(r: &'r rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'r str> {
-    Ok(r.get_ref(idx)?.as_str()?)
+fn text<'r>(r: &'r crate::store::db::Row<'_>, idx: usize) -> crate::store::db::Result<&'r str> {
+    r.get_str(idx)
 }
 
 /// A nullable date column, read without copying its text.
-fn optional_date_ref(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Option<NaiveDate>> {
-    match r.get_ref(idx)? {
-        rusqlite::types::ValueRef::Null => Ok(None),
-        value => date_column(value.as_str()?).map(Some),
+fn optional_date_ref(
+    r: &crate::store::db::Row<'_>,
+    idx: usize,
+) -> crate::store::db::Result<Option<NaiveDate>> {
+    if r.is_null(idx)? {
+        return Ok(None);
     }
+    date_column(r.get_str(idx)?).map(Some)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Read models for the CLI: one case in full, and filtered case lists.
 
+use crate::store::db::OptionalExtension;
 use chrono::NaiveDate;
-use rusqlite::OptionalExtension;
 
 use super::{StoreError, Tx, date_column, enum_column};
 use crate::domain::Balance;
@@ -125,18 +125,18 @@ impl Tx<'_> {
                     creditor_id: r.get(1)?,
                     reference: r.get(2)?,
                     currency: r.get(3)?,
-                    state: enum_column(&r.get::<_, String>(4)?)?,
+                    state: enum_column(&r.get::<String>(4)?)?,
                     close_reason: r
-                        .get::<_, Option<String>>(5)?
+                        .get::<Option<String>>(5)?
                         .map(|s| enum_column(&s))
                         .transpose()?,
                     deadline: r
-                        .get::<_, Option<String>>(6)?
+                        .get::<Option<String>>(6)?
                         .map(|s| date_column(&s))
                         .transpose()?,
-                    opened_on: date_column(&r.get::<_, String>(7)?)?,
+                    opened_on: date_column(&r.get::<String>(7)?)?,
                     debtor_name: r.get(8)?,
-                    debtor_type: enum_column(&r.get::<_, String>(9)?)?,
+                    debtor_type: enum_column(&r.get::<String>(9)?)?,
                     debtor_id: r.get(10)?,
                     invoices: Vec::new(),
                     balance: Balance::default(),
@@ -158,7 +158,7 @@ impl Tx<'_> {
                     invoice_no: r.get(0)?,
                     document_type: r.get(1)?,
                     reference: r.get(2)?,
-                    due_date: date_column(&r.get::<_, String>(3)?)?,
+                    due_date: date_column(&r.get::<String>(3)?)?,
                     amount_minor: r.get(4)?,
                     principal_open_minor: r.get(5)?,
                 })
@@ -171,8 +171,8 @@ impl Tx<'_> {
         view.events = stmt
             .query_map([case_id], |r| {
                 Ok(EventView {
-                    date: date_column(&r.get::<_, String>(0)?)?,
-                    kind: enum_column(&r.get::<_, String>(1)?)?,
+                    date: date_column(&r.get::<String>(0)?)?,
+                    kind: enum_column(&r.get::<String>(1)?)?,
                     amount_minor: r.get(2)?,
                     detail: r.get(3)?,
                 })
@@ -188,19 +188,19 @@ impl Tx<'_> {
                 Ok(LetterView {
                     letter_id: r.get(0)?,
                     step: r.get(1)?,
-                    date: date_column(&r.get::<_, String>(2)?)?,
+                    date: date_column(&r.get::<String>(2)?)?,
                     account: r.get(3)?,
                     principal_minor: r.get(4)?,
                     interest_minor: r.get(5)?,
                     interest_rate: r.get(6)?,
                     interest_from: r
-                        .get::<_, Option<String>>(7)?
+                        .get::<Option<String>>(7)?
                         .map(|s| date_column(&s))
                         .transpose()?,
                     fees_minor: r.get(8)?,
                     collection_costs_minor: r.get(9)?,
                     total_minor: r.get(10)?,
-                    deadline: date_column(&r.get::<_, String>(11)?)?,
+                    deadline: date_column(&r.get::<String>(11)?)?,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -224,14 +224,14 @@ impl Tx<'_> {
             ),
             |r| {
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    r.get::<i64>(0)?,
                     CaseSummary {
                         case_no: r.get(1)?,
                         creditor_id: r.get(2)?,
                         reference: r.get(3)?,
-                        state: enum_column(&r.get::<_, String>(4)?)?,
+                        state: enum_column(&r.get::<String>(4)?)?,
                         close_reason: r
-                            .get::<_, Option<String>>(5)?
+                            .get::<Option<String>>(5)?
                             .map(|s| enum_column(&s))
                             .transpose()?,
                         debtor_name: r.get(6)?,
@@ -239,7 +239,7 @@ impl Tx<'_> {
                         invoice_count: r.get(8)?,
                         balance: Balance::default(),
                         deadline: r
-                            .get::<_, Option<String>>(9)?
+                            .get::<Option<String>>(9)?
                             .map(|s| date_column(&s))
                             .transpose()?,
                     },
@@ -265,7 +265,7 @@ impl Tx<'_> {
         let mut stmt = self
             .tx
             .prepare("SELECT state, COUNT(*) FROM cases GROUP BY state ORDER BY state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -318,9 +318,9 @@ impl Tx<'_> {
              GROUP BY f.business_date, p.currency
              ORDER BY f.business_date, p.currency",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(PaymentDay {
-                date: date_column(&r.get::<_, String>(0)?)?,
+                date: date_column(&r.get::<String>(0)?)?,
                 currency: r.get(1)?,
                 payments: r.get(2)?,
                 received_minor: r.get(3)?,
@@ -341,13 +341,13 @@ impl Tx<'_> {
              WHERE case_id IS NULL AND reverses IS NULL AND reversed_by IS NULL
              ORDER BY id",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map(crate::store::db::NO_PARAMS, |r| {
             Ok(UnmatchedView {
                 sender: r.get(0)?,
                 payment_id: r.get(1)?,
                 amount_minor: r.get(2)?,
                 currency: r.get(3)?,
-                payment_date: date_column(&r.get::<_, String>(4)?)?,
+                payment_date: date_column(&r.get::<String>(4)?)?,
                 reference: r.get(5)?,
                 payer_name: r.get(6)?,
                 reason: r.get(7)?,
