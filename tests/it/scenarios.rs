@@ -21,6 +21,12 @@ fn play(folder: &Path) -> (Workspace, String) {
 /// [`play`] with extra environment for every `process` run.
 fn play_with(folder: &Path, env: &[(&str, &str)]) -> (Workspace, String) {
     let ws = Workspace::new();
+    let last = play_in(&ws, folder, env);
+    (ws, last)
+}
+
+/// Plays a scenario's days in `ws`; returns the last day.
+fn play_in(ws: &Workspace, folder: &Path, env: &[(&str, &str)]) -> String {
     let mut days: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .flatten()
@@ -56,8 +62,7 @@ fn play_with(folder: &Path, env: &[(&str, &str)]) -> (Workspace, String) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let last = days.last().cloned().unwrap_or_default();
-    (ws, last)
+    days.last().cloned().unwrap_or_default()
 }
 
 #[test]
@@ -186,6 +191,30 @@ macro_rules! scenarios {
                 insta::assert_snapshot!(stringify!($name), run_scenario(&folder));
             }
         )+
+
+        /// The same scenarios with the ledger in PostgreSQL (SPEC §10): the same snapshots,
+        /// so the same outbound files byte for byte and the same cases.
+        mod on_postgres {
+            use super::*;
+            $(
+                #[test]
+                fn $name() {
+                    let folder = repo().join("tests/data/scenarios").join(stringify!($name));
+                    let Some(ws) = Workspace::on_postgres(stringify!($name), |text| text) else {
+                        return;
+                    };
+                    play_in(&ws, &folder, &[]);
+                    let mut settings = insta::Settings::clone_current();
+                    settings.set_prepend_module_to_snapshot(false);
+                    settings.bind(|| {
+                        insta::assert_snapshot!(
+                            concat!("it__scenarios__", stringify!($name)),
+                            render(&ws)
+                        )
+                    });
+                }
+            )+
+        }
 
         #[test]
         fn every_scenario_folder_has_a_test() {

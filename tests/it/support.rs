@@ -35,6 +35,8 @@ pub fn public_file_names(folder: &Path) -> Vec<String> {
 pub struct Workspace {
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
+    /// The PostgreSQL database the workspace's ledger is in, if not the embedded one.
+    pub postgres: Option<PgDatabase>,
 }
 
 impl Workspace {
@@ -64,7 +66,23 @@ impl Workspace {
             dir.path().join("rules.toml"),
         )
         .unwrap();
-        Workspace { dir, config }
+        Workspace {
+            dir,
+            config,
+            postgres: None,
+        }
+    }
+
+    /// The shipped configuration (edited by `edit`) with its ledger in a new PostgreSQL
+    /// database on the test server; `None`, after saying so, where there is no server.
+    pub fn on_postgres(test: &str, edit: impl FnOnce(String) -> String) -> Option<Workspace> {
+        let database = PgDatabase::create(test)?;
+        let url = database.url.clone();
+        let mut ws = Workspace::with_config(|text| {
+            format!("{}\n[store]\nurl = \"{url}\"\n", edit(text))
+        });
+        ws.postgres = Some(database);
+        Some(ws)
     }
 
     pub fn var(&self) -> PathBuf {
@@ -286,5 +304,71 @@ pub fn wait_for(mut condition: impl FnMut() -> bool) {
             "timed out waiting"
         );
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Where the PostgreSQL tests find their server: a URL of its maintenance database (see
+/// `scripts/pg-test-cluster.sh`, which `.ci/run` starts).
+pub const POSTGRES_URL_VARIABLE: &str = "KRAVFLYT_TEST_POSTGRES";
+
+/// A new, empty database on the test server, dropped when this is.
+pub struct PgDatabase {
+    /// The URL kravflyt is configured with.
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgDatabase {
+    /// Creates the database, or returns `None` after saying the test was skipped when no server
+    /// is configured. With `KRAVFLYT_REQUIRE_POSTGRES=1` (CI) a missing server fails instead.
+    pub fn create(test: &str) -> Option<PgDatabase> {
+        let Ok(admin_url) = std::env::var(POSTGRES_URL_VARIABLE) else {
+            assert!(
+                std::env::var_os("KRAVFLYT_REQUIRE_POSTGRES").is_none(),
+                "KRAVFLYT_REQUIRE_POSTGRES is set but {POSTGRES_URL_VARIABLE} is not: start a server with `eval \"$(scripts/pg-test-cluster.sh)\"`"
+            );
+            eprintln!(
+                "SKIPPED {test} on PostgreSQL: no server; run `eval \"$(scripts/pg-test-cluster.sh)\"` first to set {POSTGRES_URL_VARIABLE} (CI sets it and KRAVFLYT_REQUIRE_POSTGRES=1)"
+            );
+            return None;
+        };
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let short: String = test
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(30)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let name = format!("kt_{short}_{}_{n}", std::process::id());
+        let mut client = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot reach the test server at {admin_url}: {e}"));
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        Some(PgDatabase {
+            url: format!("{server}/{name}{query}"),
+            admin_url,
+            name,
+        })
+    }
+
+    /// A connection to this database, to look at it as an operator would with psql.
+    pub fn connect(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
     }
 }
