@@ -213,8 +213,15 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The PostgreSQL client logs every statement's values at debug level: debtors' names and
+    // national identity numbers among them. Never below info, whatever KRAVFLYT_LOG asks.
+    for quiet in ["tokio_postgres=info", "postgres=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
