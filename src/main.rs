@@ -129,6 +129,28 @@ enum Command {
     /// The configuration: check it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The database: move the embedded one into PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the embedded database (var/kravflyt.db) into an empty PostgreSQL database, then
+    /// compare every table and run `verify` on the copy. The daemon must be stopped; the
+    /// configuration is left as it is (set `[store] url` afterwards). Exit 1 if the copy
+    /// differs or a check fails.
+    #[command(
+        after_help = "Example:\n  kravflyt store copy --to 'postgresql://kravflyt@db.example/kravflyt?sslmode=verify-full' --password-file /etc/kravflyt/db-password"
+    )]
+    Copy {
+        /// The PostgreSQL database, a postgresql:// URL (its password is never printed).
+        #[arg(long)]
+        to: String,
+        /// A file whose first line is the password (else PGPASSWORD, or none).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -424,6 +446,42 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 path.display(),
                 summary.pages,
                 summary.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Copy { to, password_file }) => {
+            let config = load_config(&cli)?;
+            let report = kravflyt::service::store_copy::copy_store(
+                &config,
+                to,
+                password_file.clone(),
+                |table, rows| eprintln!("copied  {table}: {rows} rows"),
+            )?;
+            println!("copied to {}", report.target);
+            if report.differing.is_empty() {
+                println!("ok      every table holds the same rows as the embedded database");
+            } else {
+                println!("FAILED  tables differ from the embedded database");
+                for line in &report.differing {
+                    println!("        {line}");
+                }
+            }
+            for (check, problems) in &report.checks {
+                if problems.is_empty() {
+                    println!("ok      {check}");
+                } else {
+                    println!("FAILED  {check}");
+                    for problem in problems.iter().take(20) {
+                        println!("        {problem}");
+                    }
+                }
+            }
+            if !report.proven() {
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "the copy is complete: set [store] url in {} to use it",
+                config.source.display()
             );
             Ok(ExitCode::SUCCESS)
         }

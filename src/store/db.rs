@@ -465,6 +465,49 @@ impl Row<'_> {
         }
     }
 
+    /// A column as whichever of the four kinds it holds (for copying rows between stores).
+    pub fn value(&self, column: usize) -> Result<Value<'static>> {
+        match self {
+            Row::Sqlite(row) => Ok(match row.get_ref(column)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(i) => Value::Integer(i),
+                rusqlite::types::ValueRef::Text(t) => Value::Text(Cow::Owned(
+                    std::str::from_utf8(t)
+                        .map_err(|e| conversion(column, e))?
+                        .to_owned(),
+                )),
+                rusqlite::types::ValueRef::Blob(b) => Value::Blob(Cow::Owned(b.to_vec())),
+                rusqlite::types::ValueRef::Real(r) => {
+                    return Err(conversion(
+                        column,
+                        format!("a real number ({r}) in the ledger"),
+                    ));
+                }
+            }),
+            Row::Postgres(row) => {
+                if self.is_null(column)? {
+                    return Ok(Value::Null);
+                }
+                let ty = row.columns()[column].type_().clone();
+                Ok(match ty {
+                    Type::BYTEA => Value::Blob(Cow::Owned(Vec::<u8>::from_postgres(row, column)?)),
+                    Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                        Value::Text(Cow::Owned(String::from_postgres(row, column)?))
+                    }
+                    _ => Value::Integer(i64::from_postgres(row, column)?),
+                })
+            }
+        }
+    }
+
+    /// How many columns the row has.
+    pub fn column_count(&self) -> usize {
+        match self {
+            Row::Sqlite(row) => row.as_ref().column_count(),
+            Row::Postgres(row) => row.len(),
+        }
+    }
+
     /// Whether a column is NULL.
     pub fn is_null(&self, column: usize) -> Result<bool> {
         match self {

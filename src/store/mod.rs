@@ -9,6 +9,7 @@
 
 mod bulk;
 mod cases;
+mod copy;
 mod daily_report;
 pub(crate) mod db;
 mod dialect;
@@ -37,6 +38,7 @@ use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction, Row};
 pub use postgres::{PostgresSettings, StoreLocation};
 
 pub use cases::{CaseRow, InterestBasis, NewEvent};
+pub use copy::{LEDGER_TABLES, TableDigest};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,

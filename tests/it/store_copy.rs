@@ -1,0 +1,99 @@
+//! `kravflyt store copy --to URL` (SPEC §10): an embedded workspace moved into PostgreSQL,
+//! proven by its digests and `verify`, and then run on as if nothing happened; a target that
+//! is not empty is refused; the password is never printed.
+
+use crate::support::{PgDatabase, Workspace, repo};
+
+/// The shipped samples, processed into the embedded store.
+fn samples_workspace() -> Workspace {
+    let ws = Workspace::new();
+    let samples = repo().join("samples/inbox");
+    for sender in std::fs::read_dir(&samples).unwrap().flatten() {
+        for file in std::fs::read_dir(sender.path()).unwrap().flatten() {
+            ws.drop_file(
+                &sender.file_name().to_string_lossy(),
+                &file.file_name().to_string_lossy(),
+                std::fs::read(file.path()).unwrap(),
+            );
+        }
+    }
+    ws.process("2026-11-23");
+    ws
+}
+
+/// `url` with a password the test server does not need (it trusts local connections): what
+/// an operator's URL might hold, to see it is never printed.
+fn with_password(url: &str) -> String {
+    url.replacen("postgres@", "postgres:s3cret-pw@", 1)
+}
+
+#[test]
+fn an_embedded_workspace_copied_to_postgresql_runs_on_unchanged() {
+    let Some(target) = PgDatabase::create("store_copy") else {
+        return;
+    };
+    let ws = samples_workspace();
+    let cases_before = ws.ok(&["case", "list", "--json"]);
+    let url = with_password(&target.url);
+    let out = ws.run(&["store", "copy", "--to", &url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ok      every table holds the same rows"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok      reconciled days rebuild byte for byte and tie out"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    assert!(stderr.contains("copied  cases:"), "{stderr}");
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains("s3cret-pw"),
+            "the password was printed:\n{text}"
+        );
+    }
+    assert!(stdout.contains("postgres:****@"), "{stdout}");
+
+    // The same workspace on the copy: the same cases, and the next day runs there.
+    let config = std::fs::read_to_string(&ws.config).unwrap();
+    std::fs::write(
+        &ws.config,
+        format!("{config}\n[store]\nurl = \"{}\"\n", target.url),
+    )
+    .unwrap();
+    assert_eq!(ws.ok(&["case", "list", "--json"]), cases_before);
+    ws.process("2026-11-24");
+    assert!(
+        ws.ok(&["verify"])
+            .contains("ok      reconciled days rebuild")
+    );
+
+    // A second copy into the now non-empty database is refused, and changes nothing.
+    std::fs::write(&ws.config, config).unwrap();
+    let again = ws.run(&["store", "copy", "--to", &url]);
+    assert_eq!(again.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("is not empty") && said.contains("cases:"),
+        "{said}"
+    );
+    assert!(!said.contains("s3cret-pw"), "{said}");
+}
+
+#[test]
+fn a_copy_without_an_embedded_database_says_there_is_nothing_to_copy() {
+    let Some(target) = PgDatabase::create("store_copy_nothing") else {
+        return;
+    };
+    let ws = Workspace::new();
+    let out = ws.run(&["store", "copy", "--to", &target.url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing to copy"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
