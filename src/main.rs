@@ -367,6 +367,40 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                         ),
                         None => println!("http: off (no [http] listen)"),
                     }
+                    match StoreLocation::from_config(&config) {
+                        StoreLocation::Sqlite(path) => {
+                            println!("store: embedded SQLite at {}", path.display())
+                        }
+                        StoreLocation::Postgres(settings) => {
+                            if let Err(problem) = settings.check() {
+                                println!("store: {}: {problem}", settings.shown_url());
+                                return Ok(ExitCode::from(1));
+                            }
+                            println!(
+                                "store: PostgreSQL at {} (password {}); node `{}`, lease {}{}",
+                                settings.shown_url(),
+                                match &config.store.password_file {
+                                    _ if settings.shown_url() != settings.url => {
+                                        "in the URL".to_owned()
+                                    }
+                                    Some(file) => format!("from {}", file.display()),
+                                    None if std::env::var_os("PGPASSWORD").is_some() => {
+                                        "from PGPASSWORD".to_owned()
+                                    }
+                                    None => "none given".to_owned(),
+                                },
+                                config.node.name,
+                                humantime::format_duration(config.node.lease),
+                                match &config.node.senders {
+                                    Some(senders) => format!(
+                                        ", serving {}",
+                                        senders.iter().cloned().collect::<Vec<_>>().join(", ")
+                                    ),
+                                    None => ", serving every sender".to_owned(),
+                                }
+                            )
+                        }
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {

@@ -97,3 +97,27 @@ fn a_copy_without_an_embedded_database_says_there_is_nothing_to_copy() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn config_check_shows_the_store_without_its_password() {
+    let ws = Workspace::with_config(|text| {
+        format!(
+            "{text}\n[store]\nurl = \"postgresql://kravflyt:s3cret-pw@db.example:5433/ledger?sslmode=verify-full\"\n\n[node]\nname = \"sftp-a\"\nlease = \"20s\"\nsenders = [\"nordlys\"]\n"
+        )
+    });
+    let out = ws.ok(&["config", "check"]);
+    assert!(
+        out.contains("store: PostgreSQL at postgresql://kravflyt:****@db.example:5433/ledger?sslmode=verify-full (password in the URL); node `sftp-a`, lease 20s, serving nordlys"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret-pw"), "{out}");
+}
+
+#[test]
+fn node_settings_without_a_shared_store_are_refused() {
+    let ws = Workspace::with_config(|text| format!("{text}\n[node]\nlease = \"20s\"\n"));
+    let out = ws.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("[node] lease and senders are for several daemons"), "{said}");
+}
