@@ -85,7 +85,7 @@ impl Store {
             let mut copied = 0i64;
             let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
             let row_sql = format!("({placeholders})");
-            let mut write = |batch: &mut Vec<Vec<Value<'static>>>| -> Result<(), StoreError> {
+            let write = |batch: &mut Vec<Vec<Value<'static>>>| -> Result<(), StoreError> {
                 bulk(
                     &into.tx,
                     &head,

@@ -500,14 +500,6 @@ impl Row<'_> {
         }
     }
 
-    /// How many columns the row has.
-    pub fn column_count(&self) -> usize {
-        match self {
-            Row::Sqlite(row) => row.as_ref().column_count(),
-            Row::Postgres(row) => row.len(),
-        }
-    }
-
     /// Whether a column is NULL.
     pub fn is_null(&self, column: usize) -> Result<bool> {
         match self {
@@ -548,10 +540,13 @@ impl PgConnection {
             return Ok(statement.clone());
         }
         let translated = dialect::postgres(sql);
-        let statement = self.client.borrow_mut().prepare(&translated).map_err(|e| {
-            tracing::debug!(sql = %translated, "PostgreSQL refused a statement");
-            e
-        })?;
+        let statement = self
+            .client
+            .borrow_mut()
+            .prepare(&translated)
+            .inspect_err(|_| {
+                tracing::debug!(sql = %translated, "PostgreSQL refused a statement");
+            })?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_owned(), statement.clone());
@@ -577,11 +572,6 @@ impl PgConnection {
     /// Whether the connection is still usable (it breaks when the server goes away).
     pub fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
-    }
-
-    /// The client itself, for COPY and the like.
-    pub fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
     }
 }
 

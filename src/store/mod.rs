@@ -34,7 +34,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use db::DbError;
-use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction, Row};
+use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction};
 pub use postgres::{PostgresSettings, StoreLocation};
 
 pub use cases::{CaseRow, InterestBasis, NewEvent};
@@ -143,7 +143,7 @@ pub enum StoreError {
 /// The open database: embedded SQLite or a PostgreSQL server.
 enum Backend {
     Sqlite(Connection),
-    Postgres(PgConnection),
+    Postgres(Box<PgConnection>),
 }
 
 /// A connection to the workspace database.
@@ -176,7 +176,7 @@ impl Store {
     pub fn open_postgres(settings: &PostgresSettings) -> Result<Store, StoreError> {
         let client = settings.connect()?;
         let mut store = Store {
-            conn: Backend::Postgres(PgConnection::new(client)),
+            conn: Backend::Postgres(Box::new(PgConnection::new(client))),
             path: settings.shown_url(),
             wal: None,
             deferred: false,

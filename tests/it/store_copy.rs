@@ -119,5 +119,8 @@ fn node_settings_without_a_shared_store_are_refused() {
     let out = ws.run(&["config", "check"]);
     assert_eq!(out.status.code(), Some(1));
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("[node] lease and senders are for several daemons"), "{said}");
+    assert!(
+        said.contains("[node] lease and senders are for several daemons"),
+        "{said}"
+    );
 }
