@@ -18,7 +18,7 @@ mod reference_vectors;
 mod scenarios;
 mod schemas;
 mod self_contained;
-mod store_copy;
+mod postgres_store;
 mod sftp;
 mod support;
 mod tenants;

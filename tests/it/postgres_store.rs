@@ -1,6 +1,9 @@
-//! `kravflyt store copy --to URL` (SPEC §10): an embedded workspace moved into PostgreSQL,
-//! proven by its digests and `verify`, and then run on as if nothing happened; a target that
-//! is not empty is refused; the password is never printed.
+//! The PostgreSQL store as an operator meets it (SPEC §10): `kravflyt store copy --to URL` (an
+//! embedded workspace moved into PostgreSQL, proven by its digests and `verify`, then run on
+//! as if nothing happened; a target that is not empty is refused), `config check` showing the
+//! store without its password, and a daemon that connects again when the server ends its
+//! session. (The scenarios, the month of reconciliation and the crash tests run on both stores
+//! in their own modules.)
 
 use crate::support::{PgDatabase, Workspace, repo};
 
@@ -56,6 +59,14 @@ fn an_embedded_workspace_copied_to_postgresql_runs_on_unchanged() {
         );
     }
     assert!(stdout.contains("postgres:****@"), "{stdout}");
+    // As an operator sees it with psql: the cases are there.
+    let listed = serde_json::from_str::<serde_json::Value>(&cases_before).unwrap();
+    let in_postgres: i64 = target
+        .connect()
+        .query_one("SELECT count(*) FROM cases", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(in_postgres as usize, listed.as_array().unwrap().len());
 
     // The same workspace on the copy: the same cases, and the next day runs there.
     let config = std::fs::read_to_string(&ws.config).unwrap();
@@ -123,4 +134,52 @@ fn node_settings_without_a_shared_store_are_refused() {
         said.contains("[node] lease and senders are for several daemons"),
         "{said}"
     );
+}
+
+/// SPEC §10, "what happens when the database goes away": the daemon's session is ended by the
+/// server (as when PostgreSQL restarts); the daemon connects again and takes the next file.
+#[test]
+fn the_daemon_connects_again_when_postgresql_ends_its_session() {
+    let Some(ws) = Workspace::on_postgres("reconnect", |text| text) else {
+        return;
+    };
+    let scenario = repo().join("tests/data/scenarios/matching");
+    let log = ws.dir.path().join("daemon.log");
+    let mut daemon = ws
+        .command()
+        .arg("run")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let archived = |name: &str| ws.names_under("archive").iter().any(|n| n.ends_with(name));
+    ws.drop_file(
+        "nordlys",
+        "faktura.csv",
+        std::fs::read(scenario.join("2026-10-01/nordlys/faktura.csv")).unwrap(),
+    );
+    crate::support::wait_for(|| archived("faktura.csv"));
+    let ended: i64 = ws
+        .postgres
+        .as_ref()
+        .unwrap()
+        .connect()
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(ended >= 1, "the daemon had no session to end");
+    ws.drop_file(
+        "nordlys",
+        "faktura-2.csv",
+        std::fs::read(scenario.join("2026-10-06/nordlys/faktura-2.csv")).unwrap(),
+    );
+    crate::support::wait_for(|| archived("faktura-2.csv"));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("connecting again"), "{said}");
 }
