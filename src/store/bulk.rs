@@ -1,7 +1,7 @@
 //! Multi-row statements: many rows written by one `INSERT … VALUES (…), (…)` (or one `IN (…)`
 //! list), the store's bulk writes for the chunked apply and the daily steps (issue 14).
 
-use crate::store::db::ToParam;
+use crate::store::db::{ToParam, Value};
 
 use super::StoreError;
 
@@ -49,6 +49,11 @@ pub(super) fn bulk<T>(
 ) -> Result<(), StoreError> {
     let per_row = row.matches('#').count();
     let first = shared.len() + 1;
+    if tx.is_postgres()
+        && let Some(plan) = CopyPlan::new(head, row, tail)
+    {
+        return copy_rows(tx, &plan, shared, rows, first, per_row, bind);
+    }
     for size in CHUNK_SIZES {
         if rows.len() < size {
             continue;
@@ -71,6 +76,157 @@ pub(super) fn bulk<T>(
     Ok(())
 }
 
+/// A plain `INSERT INTO t (columns) VALUES (…)` whose row is made of `#`, `?n`, `NULL` and
+/// quoted literals: on PostgreSQL such rows go in by `COPY … FROM STDIN` instead, one round
+/// trip per call and less of the server's work per row than a statement of 256 rows to bind,
+/// check and execute.
+#[derive(Debug, PartialEq)]
+struct CopyPlan {
+    table: String,
+    columns: String,
+    items: Vec<RowItem>,
+}
+
+/// One value of a row template.
+#[derive(Debug, PartialEq)]
+enum RowItem {
+    /// The row's next bound value.
+    Row,
+    /// A value every row shares (`?n`).
+    Shared(usize),
+    Null,
+    Literal(String),
+}
+
+impl CopyPlan {
+    fn new(head: &str, row: &str, tail: &str) -> Option<CopyPlan> {
+        if !tail.trim().is_empty() {
+            return None;
+        }
+        let rest = head
+            .trim()
+            .strip_prefix("INSERT INTO ")?
+            .strip_suffix("VALUES")?
+            .trim_end();
+        let (table, columns) = rest.split_once('(')?;
+        let columns = columns.strip_suffix(')')?;
+        let table = table.trim();
+        if columns.contains(['(', ')'])
+            || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return None;
+        }
+        let inner = row.trim().strip_prefix('(')?.strip_suffix(')')?;
+        let items = inner
+            .split(',')
+            .map(|item| {
+                let item = item.trim();
+                Some(match item {
+                    "#" => RowItem::Row,
+                    "NULL" => RowItem::Null,
+                    _ if item.starts_with('?') => RowItem::Shared(item[1..].parse().ok()?),
+                    _ if item.len() >= 2 && item.starts_with('\'') && item.ends_with('\'') => {
+                        let text = &item[1..item.len() - 1];
+                        if text.contains('\'') {
+                            return None;
+                        }
+                        RowItem::Literal(text.to_owned())
+                    }
+                    _ => return None,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        if items.len() != columns.split(',').count() {
+            return None;
+        }
+        Some(CopyPlan {
+            table: table.to_owned(),
+            columns: columns.split_whitespace().collect::<Vec<_>>().join(" "),
+            items,
+        })
+    }
+}
+
+/// Appends `value` to a line of `COPY`'s text format.
+fn push_copy_value(line: &mut Vec<u8>, value: &Value<'_>) {
+    match value {
+        Value::Null => line.extend_from_slice(b"\\N"),
+        Value::Integer(i) => line.extend_from_slice(i.to_string().as_bytes()),
+        Value::Text(text) => {
+            for &byte in text.as_bytes() {
+                match byte {
+                    b'\\' => line.extend_from_slice(b"\\\\"),
+                    b'\n' => line.extend_from_slice(b"\\n"),
+                    b'\r' => line.extend_from_slice(b"\\r"),
+                    b'\t' => line.extend_from_slice(b"\\t"),
+                    other => line.push(other),
+                }
+            }
+        }
+        Value::Blob(bytes) => {
+            // bytea's hex form, its backslash escaped for COPY.
+            line.extend_from_slice(b"\\\\x");
+            for byte in bytes.iter() {
+                line.extend_from_slice(format!("{byte:02x}").as_bytes());
+            }
+        }
+    }
+}
+
+/// [`bulk`] by `COPY` (PostgreSQL): the rows' values are bound into a recording statement by
+/// the same `bind`, then written in `COPY`'s text format, all in one round trip.
+fn copy_rows<T>(
+    tx: &crate::store::db::Transaction<'_>,
+    plan: &CopyPlan,
+    shared: &[&dyn ToParam],
+    rows: impl ExactSizeIterator<Item = T>,
+    first: usize,
+    per_row: usize,
+    bind: impl Fn(&mut crate::store::db::Statement<'_>, usize, T) -> crate::store::db::Result<()>,
+) -> Result<(), StoreError> {
+    if rows.len() == 0 {
+        return Ok(());
+    }
+    let mut data = Vec::with_capacity(rows.len() * 128);
+    let mut recorder = crate::store::db::Statement::recording();
+    for item in rows {
+        recorder.clear_recorded();
+        bind(&mut recorder, first, item)?;
+        let values = recorder.recorded();
+        let mut next = 0;
+        for (i, part) in plan.items.iter().enumerate() {
+            if i > 0 {
+                data.push(b'\t');
+            }
+            match part {
+                RowItem::Row => {
+                    let value = values.get(first - 1 + next).cloned().unwrap_or(Value::Null);
+                    push_copy_value(&mut data, &value);
+                    next += 1;
+                }
+                RowItem::Shared(n) => {
+                    let value = shared
+                        .get(n - 1)
+                        .map(|v| v.to_param())
+                        .unwrap_or(Value::Null);
+                    push_copy_value(&mut data, &value);
+                }
+                RowItem::Null => push_copy_value(&mut data, &Value::Null),
+                RowItem::Literal(text) => {
+                    push_copy_value(&mut data, &Value::Text(text.as_str().into()))
+                }
+            }
+        }
+        debug_assert_eq!(next, per_row);
+        data.push(b'\n');
+    }
+    tx.copy_in(
+        &format!("COPY {} ({}) FROM STDIN", plan.table, plan.columns),
+        &data,
+    )?;
+    Ok(())
+}
+
 /// The id the next row of `table` gets: one more than the largest (what SQLite gives a row
 /// inserted without one). Every insert names its ids this way, so both stores number rows
 /// alike; the write lock makes it safe.
@@ -86,6 +242,66 @@ pub(super) fn next_id(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_inserts_are_copied_and_others_are_not() {
+        assert_eq!(
+            CopyPlan::new(
+                "INSERT INTO cases (id, case_no, state,\n                 opened_on) VALUES ",
+                "(#, #, 'registered', ?1)",
+                ""
+            ),
+            Some(CopyPlan {
+                table: "cases".to_owned(),
+                columns: "id, case_no, state, opened_on".to_owned(),
+                items: vec![
+                    RowItem::Row,
+                    RowItem::Row,
+                    RowItem::Literal("registered".to_owned()),
+                    RowItem::Shared(1)
+                ],
+            })
+        );
+        // A select from a value list, a conflict clause, an expression: statements, not COPY.
+        for (head, row, tail) in [
+            (
+                "INSERT INTO t (a) SELECT v.column1 FROM (VALUES ",
+                "(#)",
+                ") AS v",
+            ),
+            (
+                "INSERT INTO t (a) VALUES ",
+                "(#)",
+                " ON CONFLICT DO NOTHING",
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES ",
+                "(#, CAST(# AS INTEGER))",
+                "",
+            ),
+            ("UPDATE t SET a = 1 WHERE id IN (", "#", ")"),
+        ] {
+            assert_eq!(CopyPlan::new(head, row, tail), None, "{head}");
+        }
+    }
+
+    #[test]
+    fn copy_text_escapes_what_it_must() {
+        let mut line = Vec::new();
+        for value in [
+            Value::Text("a\tb\\c\nd".into()),
+            Value::Null,
+            Value::Integer(-42),
+            Value::Blob(vec![0, 255].into()),
+        ] {
+            push_copy_value(&mut line, &value);
+            line.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "a\\tb\\\\c\\nd|\\N|-42|\\\\x00ff|"
+        );
+    }
 
     #[test]
     fn multi_row_statements_number_their_parameters_after_the_shared_values() {

@@ -333,6 +333,32 @@ impl Tx<'_> {
 
     /// One statement per case that changed, with every clock column the steps set.
     fn update_day_cases(&self, changes: &DayChanges<'_>) -> Result<(), StoreError> {
+        if self.tx.is_postgres() {
+            // A statement per case is a round trip per case to a server (56 000 of them for
+            // 100 000 invoices' first steps, 7 s): there, one statement per 256 cases joins the
+            // new values. (In SQLite a statement is a function call; the per-case form is kept.)
+            return bulk(
+                &self.tx,
+                "UPDATE cases SET state = v.column2, step_date = v.column3, deadline = v.column4,
+                     collection_since = v.column5, heavy_fee_charged = v.column6,
+                     limitation_warned_on = v.column7
+                 FROM (VALUES ",
+                "(CAST(# AS INTEGER), #, #, #, #, CAST(# AS INTEGER), #)",
+                ") AS v WHERE cases.id = v.column1",
+                &[],
+                changes.cases.iter(),
+                |stmt, at, c| {
+                    stmt.raw_bind_parameter(at, c.case_id)?;
+                    stmt.raw_bind_parameter(at + 1, c.state.as_str())?;
+                    stmt.raw_bind_parameter(at + 2, c.step_date.map(IsoDate::new))?;
+                    stmt.raw_bind_parameter(at + 3, c.deadline.map(IsoDate::new))?;
+                    stmt.raw_bind_parameter(at + 4, c.collection_since.map(IsoDate::new))?;
+                    stmt.raw_bind_parameter(at + 5, c.heavy_fee_charged)?;
+                    stmt.raw_bind_parameter(at + 6, c.limitation_warned_on.map(IsoDate::new))?;
+                    Ok(())
+                },
+            );
+        }
         let mut stmt = self.tx.prepare_cached(
             "UPDATE cases SET state = ?2, step_date = ?3, deadline = ?4, collection_since = ?5,
                  heavy_fee_charged = ?6, limitation_warned_on = ?7
