@@ -191,7 +191,19 @@ fn check_receipts(ws: &Workspace) {
 
 #[test]
 fn process_at_trace_level_logs_no_identity_number() {
-    let ws = Workspace::new();
+    process_at_trace_level(Workspace::new());
+}
+
+/// The same with the ledger in PostgreSQL: its client logs every statement's values at
+/// debug level, which kravflyt never lets through, whatever KRAVFLYT_LOG asks.
+#[test]
+fn process_at_trace_level_on_postgresql_logs_no_identity_number() {
+    if let Some(ws) = Workspace::on_postgres("privacy_trace", |text| text) {
+        process_at_trace_level(ws);
+    }
+}
+
+fn process_at_trace_level(ws: Workspace) {
     drop_files(&ws);
     let mut said = run_ok(&ws, &["process", "--as-of", "2026-10-01"]);
     check_receipts(&ws);
