@@ -50,8 +50,28 @@ as_owner() {
 chmod 755 "$dir"
 as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust --locale=C.UTF-8 --encoding=UTF8 >'$dir/initdb.log' 2>&1" \
     || as_owner "'$bin/initdb' -D '$dir/data' -U postgres --auth=trust --locale=C --encoding=UTF8 >'$dir/initdb.log' 2>&1"
+# TLS with a certificate of its own for 127.0.0.1 and localhost, so the tests can connect with
+# every sslmode (KRAVFLYT_TEST_POSTGRES_CA is the certificate to trust for verify-ca/-full).
+ssl_options=""
+if command -v openssl >/dev/null; then
+    # A certificate authority of its own, and the server's certificate signed by it (a
+    # self-signed server certificate is a CA certificate, which verifiers refuse as a server's).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=kravflyt test CA" \
+        -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
+    chmod 600 "$dir/server.key"
+    [[ "$(id -u)" == 0 ]] && chown postgres "$dir/server.key" "$dir/server.crt"
+    ssl_options="-c ssl=on -c ssl_cert_file='$dir/server.crt' -c ssl_key_file='$dir/server.key'"
+fi
 # fsync stays on: the crash tests kill the daemon, not the server, and the figures in
 # BENCHMARKS.md are for a durable store.
-as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c max_connections=200 -c shared_buffers=256MB\" start >/dev/null"
+as_owner "'$bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$dir' -c max_connections=200 -c shared_buffers=256MB -c max_wal_size=4GB $ssl_options\" start >/dev/null"
 echo "export KRAVFLYT_TEST_POSTGRES='postgresql://postgres@127.0.0.1:$port/postgres?sslmode=disable'"
 echo "export KRAVFLYT_PG_DIR='$dir'"
+if [[ -n "$ssl_options" ]]; then
+    echo "export KRAVFLYT_TEST_POSTGRES_CA='$dir/ca.crt'"
+fi

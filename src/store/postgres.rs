@@ -204,7 +204,22 @@ impl PostgresSettings {
             let tls = tls_config(ssl_mode, root_cert.as_deref()).map_err(failed)?;
             config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
         };
-        connected.map_err(|e| failed(super::db::DbError::from(e).to_string()))
+        connected.map_err(|e| {
+            if e.as_db_error().is_some() {
+                // The server's own words (a wrong password, an unknown database).
+                return failed(super::db::DbError::from(e).to_string());
+            }
+            // The client's message ("error performing TLS handshake") leaves out why; the
+            // causes under it say (an unknown issuer, a name that does not match, …).
+            let mut detail = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(inner) = cause {
+                detail.push_str(": ");
+                detail.push_str(&inner.to_string());
+                cause = inner.source();
+            }
+            failed(detail)
+        })
     }
 }
 

@@ -183,3 +183,65 @@ fn the_daemon_connects_again_when_postgresql_ends_its_session() {
     let said = std::fs::read_to_string(&log).unwrap();
     assert!(said.contains("connecting again"), "{said}");
 }
+
+/// TLS as the URL's `sslmode` asks (libpq's meanings), against the test server's certificate
+/// for 127.0.0.1 and localhost (`scripts/pg-test-cluster.sh` makes it; CI requires it).
+#[test]
+fn tls_follows_the_urls_sslmode() {
+    let (Ok(admin), Ok(ca)) = (
+        std::env::var(crate::support::POSTGRES_URL_VARIABLE),
+        std::env::var("KRAVFLYT_TEST_POSTGRES_CA"),
+    ) else {
+        assert!(
+            std::env::var_os("KRAVFLYT_REQUIRE_POSTGRES").is_none(),
+            "KRAVFLYT_REQUIRE_POSTGRES is set but the test server has no TLS certificate (KRAVFLYT_TEST_POSTGRES_CA)"
+        );
+        eprintln!(
+            "SKIPPED tls_follows_the_urls_sslmode: no PostgreSQL server with TLS; run `eval \"$(scripts/pg-test-cluster.sh)\"`"
+        );
+        return;
+    };
+    let base = admin.split('?').next().unwrap().to_owned();
+    let connect = |url: String| {
+        kravflyt::store::PostgresSettings {
+            url,
+            password_file: None,
+            application_name: "kravflyt tls test".to_owned(),
+        }
+        .connect()
+    };
+    let encrypted = |url: String| -> bool {
+        let mut client = connect(url).unwrap_or_else(|e| panic!("{e}"));
+        client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert!(!encrypted(format!("{base}?sslmode=disable")));
+    assert!(encrypted(format!("{base}?sslmode=prefer")));
+    assert!(encrypted(format!("{base}?sslmode=require")));
+    assert!(encrypted(format!(
+        "{base}?sslmode=verify-ca&sslrootcert={ca}"
+    )));
+    assert!(encrypted(format!(
+        "{base}?sslmode=verify-full&sslrootcert={ca}"
+    )));
+    assert!(encrypted(format!(
+        "{}?sslmode=verify-full&sslrootcert={ca}",
+        base.replace("127.0.0.1", "localhost")
+    )));
+    // The system's roots do not know the test server's certificate: verify-full refuses it,
+    // and says why.
+    let refused = connect(format!("{base}?sslmode=verify-full"))
+        .err()
+        .unwrap();
+    let said = refused.to_string();
+    assert!(
+        said.contains("certificate") || said.contains("Certificate"),
+        "{said}"
+    );
+    assert!(said.contains("cannot connect to PostgreSQL at"), "{said}");
+}
