@@ -79,9 +79,35 @@ impl Store {
         Ok(BackupSummary { pages, bytes })
     }
 
-    /// Rows whose references point nowhere (`PRAGMA foreign_key_check`), as text.
-    pub fn foreign_key_problems(&self) -> Result<Vec<String>, StoreError> {
-        // PostgreSQL checks every reference as it is written; nothing can point nowhere.
+    /// Rows whose references point nowhere, as text: SQLite's `PRAGMA foreign_key_check`; on
+    /// PostgreSQL, where the schema leaves references unchecked per row (`store::dialect`),
+    /// one query per reference the schema declares — the same list SQLite enforces, read from
+    /// a fresh embedded schema.
+    pub fn foreign_key_problems(&mut self) -> Result<Vec<String>, StoreError> {
+        if self.sqlite().is_none() {
+            let references = declared_references()?;
+            let tx = self.read()?;
+            let mut problems = Vec::new();
+            for (child, column, parent, key) in references {
+                let mut stmt = tx.tx.prepare(&format!(
+                    "SELECT c.rowid_key FROM (SELECT {column} AS reference, {child_key} AS rowid_key
+                                               FROM {child}) c
+                     WHERE c.reference IS NOT NULL
+                       AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.reference)
+                     LIMIT 100",
+                    child_key = key_of(&child),
+                ))?;
+                let orphans = stmt
+                    .query_map(crate::store::db::NO_PARAMS, |r| r.get::<String>(0))?
+                    .collect::<crate::store::db::Result<Vec<_>>>()?;
+                for orphan in orphans {
+                    problems.push(format!(
+                        "{child} row {orphan} refers to a missing {parent} row ({column})"
+                    ));
+                }
+            }
+            return Ok(problems);
+        }
         let Some(conn) = self.sqlite() else {
             return Ok(Vec::new());
         };
@@ -96,6 +122,46 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Every reference the schema declares: (child table, column, parent table, parent column),
+/// read from SQLite's own list of a fresh in-memory database with this build's schema.
+fn declared_references() -> Result<Vec<(String, String, String, String)>, StoreError> {
+    let schema = Store::open_in_memory()?;
+    let conn = schema
+        .sqlite()
+        .ok_or_else(|| StoreError::Invariant("the in-memory store is SQLite".to_owned()))?;
+    let mut references = Vec::new();
+    for (table, _) in super::LEDGER_TABLES {
+        let mut stmt = conn.prepare(
+            "SELECT \"from\", \"table\", COALESCE(\"to\", 'id') FROM pragma_foreign_key_list(?1)",
+        )?;
+        let rows = stmt.query_map([table], |r| {
+            Ok((
+                (*table).to_owned(),
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            references.push(row?);
+        }
+    }
+    Ok(references)
+}
+
+/// What names a row of `table` in a problem: its id, or its key columns.
+fn key_of(table: &str) -> String {
+    let key = super::LEDGER_TABLES
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map_or("id", |(_, key)| *key);
+    // A text of the key's columns, whatever their types.
+    key.split(',')
+        .map(|column| format!("CAST({} AS TEXT)", column.trim()))
+        .collect::<Vec<_>>()
+        .join(" || '/' || ")
 }
 
 impl Tx<'_> {

@@ -83,7 +83,7 @@ fn an_embedded_workspace_copied_to_postgresql_runs_on_unchanged() {
     );
 
     // A second copy into the now non-empty database is refused, and changes nothing.
-    std::fs::write(&ws.config, config).unwrap();
+    std::fs::write(&ws.config, &config).unwrap();
     let again = ws.run(&["store", "copy", "--to", &url]);
     assert_eq!(again.status.code(), Some(1));
     let said = String::from_utf8_lossy(&again.stderr);
@@ -92,6 +92,26 @@ fn an_embedded_workspace_copied_to_postgresql_runs_on_unchanged() {
         "{said}"
     );
     assert!(!said.contains("s3cret-pw"), "{said}");
+
+    // PostgreSQL leaves references to `verify` (store::dialect): a debtor deleted behind
+    // kravflyt's back is found there, by the case that names it.
+    let mut client = target.connect();
+    client
+        .batch_execute("DELETE FROM debtors WHERE id = (SELECT MIN(debtor_id) FROM cases)")
+        .unwrap();
+    std::fs::write(
+        &ws.config,
+        format!("{config}\n[store]\nurl = \"{}\"\n", target.url),
+    )
+    .unwrap();
+    let verify = ws.run(&["verify"]);
+    let found = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{found}");
+    assert!(found.contains("FAILED  foreign keys"), "{found}");
+    assert!(
+        found.contains("refers to a missing debtors row (debtor_id)"),
+        "{found}"
+    );
 }
 
 #[test]
