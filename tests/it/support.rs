@@ -78,9 +78,8 @@ impl Workspace {
     pub fn on_postgres(test: &str, edit: impl FnOnce(String) -> String) -> Option<Workspace> {
         let database = PgDatabase::create(test)?;
         let url = database.url.clone();
-        let mut ws = Workspace::with_config(|text| {
-            format!("{}\n[store]\nurl = \"{url}\"\n", edit(text))
-        });
+        let mut ws =
+            Workspace::with_config(|text| format!("{}\n[store]\nurl = \"{url}\"\n", edit(text)));
         ws.postgres = Some(database);
         Some(ws)
     }
@@ -368,7 +367,10 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
