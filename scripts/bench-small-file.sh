@@ -11,6 +11,11 @@
 #   BENCH_REUSE=1     keep the prepared workspace of an earlier run with the same N, EXTRA and
 #                     kravflyt binary (preparing N = 1 000 000 takes minutes)
 #   CARGO_TARGET_DIR  where cargo builds, as for cargo itself
+#   BENCH_POSTGRES=URL  the ledger in PostgreSQL (SPEC §10; issue 15): URL of a maintenance
+#                     database of the server (e.g. the KRAVFLYT_TEST_POSTGRES that
+#                     scripts/pg-test-cluster.sh prints). The prepared ledger is the database
+#                     `kravflyt_small_prepared`; each run gets a copy of it
+#                     (CREATE DATABASE … TEMPLATE), as the workspace folder is copied. Needs psql.
 #
 # 1. builds kravflyt and kravflyt-gen (release); `kravflyt-gen N DATA --extra EXTRA` writes the
 #    N invoices for `nordlys` and two small files: EXTRA new invoices (new invoice numbers,
@@ -47,6 +52,14 @@ PREPARED="$WORK/prepared"
 # A prepared workspace is reused only with the same build (a schema migration would be timed).
 STAMP="N=$N EXTRA=$EXTRA kravflyt=$(sha256sum "$BIN" | cut -c1-16)"
 
+# pg_url DB: BENCH_POSTGRES with its database replaced by DB.
+pg_url() {
+  printf '%s' "$BENCH_POSTGRES" | sed -E "s#/[^/?]+(\\?|\$)#/$1\\1#"
+}
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+  STAMP="$STAMP store=postgresql"
+fi
+
 # --- data and the prepared workspace -------------------------------------------------------
 if [ "${BENCH_REUSE:-0}" = 1 ] && [ "$(cat "$WORK/prepared.done" 2>/dev/null)" = "$STAMP" ]; then
   echo "reusing the prepared workspace $PREPARED ($STAMP)"
@@ -57,6 +70,11 @@ else
   sed 's/quiet_period = "5s"/quiet_period = "0s"/' config/kravflyt.toml > "$PREPARED/kravflyt.toml"
   grep -q 'quiet_period = "0s"' "$PREPARED/kravflyt.toml"
   cp config/rules.toml "$PREPARED/rules.toml"
+  if [ -n "${BENCH_POSTGRES:-}" ]; then
+    psql -q "$BENCH_POSTGRES" -c "DROP DATABASE IF EXISTS kravflyt_small_prepared" \
+      -c "CREATE DATABASE kravflyt_small_prepared"
+    printf '\n[store]\nurl = "%s"\n' "$(pg_url kravflyt_small_prepared)" >> "$PREPARED/kravflyt.toml"
+  fi
   cp "$WORK/data/nordlys/invoices-$N.csv" "$PREPARED/var/inbox/nordlys/"
   # The N bank payments too: the database then also holds their allocations and about N/10
   # unmatched payments waiting, which every new invoice file could match.
@@ -72,7 +90,11 @@ else
   echo "$STAMP" > "$WORK/prepared.done"
 fi
 # About 0.6 cases per invoice: a third of the generated customers have two to four invoices.
-CASES=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('SELECT count(*) FROM cases').fetchone()[0])" "$PREPARED/var/kravflyt.db")
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+  CASES=$(psql -qtA "$(pg_url kravflyt_small_prepared)" -c "SELECT count(*) FROM cases")
+else
+  CASES=$(python3 -c "import sqlite3, sys; print(sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True).execute('SELECT count(*) FROM cases').fetchone()[0])" "$PREPARED/var/kravflyt.db")
+fi
 echo "the prepared database holds $CASES cases ($N invoices)"
 
 # --- the small files -----------------------------------------------------------------------
@@ -85,6 +107,11 @@ bench_file() {
     ws="$WORK/run"
     rm -rf "$ws"
     cp -a "$PREPARED" "$ws"
+    if [ -n "${BENCH_POSTGRES:-}" ]; then
+      psql -q "$BENCH_POSTGRES" -c "DROP DATABASE IF EXISTS kravflyt_small_run" \
+        -c "CREATE DATABASE kravflyt_small_run TEMPLATE kravflyt_small_prepared"
+      sed -i "s#kravflyt_small_prepared#kravflyt_small_run#" "$ws/kravflyt.toml"
+    fi
     cp "$WORK/data/$sender/$file" "$ws/var/inbox/$sender/"
     log="$WORK/$file.$run.log"
     sync

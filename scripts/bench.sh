@@ -25,6 +25,11 @@
 #    summary row of kravflyt's reconciliation of 2026-10-01 (a warning if they differ: then the
 #    two did not do the same job);
 # 4. prints both times, their ratio, records per second and peak RSS.
+#
+# BENCH_POSTGRES=URL (a maintenance database of a PostgreSQL server, e.g. the
+# KRAVFLYT_TEST_POSTGRES that scripts/pg-test-cluster.sh prints): kravflyt keeps its ledger in
+# a fresh database `kravflyt_bench` on that server (dropped and created again by each run)
+# instead of the embedded SQLite (SPEC §10; issue 15). Needs psql.
 set -euo pipefail
 N="${1:-100000}"
 SHAPE="${BENCH_SHAPE:-default}"
@@ -56,6 +61,12 @@ WS="$WORK/ws"
 mkdir -p "$WS/var/inbox/nordlys" "$WS/var/inbox/bank"
 sed 's/quiet_period = "5s"/quiet_period = "0s"/' config/kravflyt.toml > "$WS/kravflyt.toml"
 cp config/rules.toml "$WS/rules.toml"
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+  psql -q "$BENCH_POSTGRES" -c "DROP DATABASE IF EXISTS kravflyt_bench" -c "CREATE DATABASE kravflyt_bench"
+  STORE_URL=$(printf '%s' "$BENCH_POSTGRES" | sed -E 's#/[^/?]+(\?|$)#/kravflyt_bench\1#')
+  printf '\n[store]\nurl = "%s"\n' "$STORE_URL" >> "$WS/kravflyt.toml"
+  echo "the ledger is in PostgreSQL: $STORE_URL"
+fi
 cp "$WORK/data/nordlys/invoices-$STEM.csv" "$WS/var/inbox/nordlys/"
 cp "$WORK/data/bank/payments-$STEM.csv" "$WS/var/inbox/bank/"
 run() {  # run LABEL ARGS... ; prints seconds and peak RSS (KiB)

@@ -27,7 +27,16 @@ if [[ -z "$bin" || ! -x "$bin/initdb" ]]; then
     echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); scripts/ci-setup.sh installs it" >&2
     exit 1
 fi
-port="${KRAVFLYT_PG_PORT:-54329}"
+# The first free port from 54329 on (another cluster, a developer's, may hold one).
+port="${KRAVFLYT_PG_PORT:-}"
+if [[ -z "$port" ]]; then
+    for candidate in $(seq 54329 54429); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+            port=$candidate
+            break
+        fi
+    done
+fi
 dir=$(mktemp -d /tmp/kravflyt-pg.XXXXXX)
 echo "$bin" > "$dir/bin"
 as_owner() {

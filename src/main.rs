@@ -129,6 +129,28 @@ enum Command {
     /// The configuration: check it.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The database: move the embedded one into PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Copy the embedded database (var/kravflyt.db) into an empty PostgreSQL database, then
+    /// compare every table and run `verify` on the copy. The daemon must be stopped; the
+    /// configuration is left as it is (set `[store] url` afterwards). Exit 1 if the copy
+    /// differs or a check fails.
+    #[command(
+        after_help = "Example:\n  kravflyt store copy --to 'postgresql://kravflyt@db.example/kravflyt?sslmode=verify-full' --password-file /etc/kravflyt/db-password"
+    )]
+    Copy {
+        /// The PostgreSQL database, a postgresql:// URL (its password is never printed).
+        #[arg(long)]
+        to: String,
+        /// A file whose first line is the password (else PGPASSWORD, or none).
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,8 +235,15 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("KRAVFLYT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The PostgreSQL client logs every statement's values at debug level: debtors' names and
+    // national identity numbers among them. Never below info, whatever KRAVFLYT_LOG asks.
+    for quiet in ["tokio_postgres=info", "postgres=info"] {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -338,6 +367,40 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                         ),
                         None => println!("http: off (no [http] listen)"),
                     }
+                    match StoreLocation::from_config(&config) {
+                        StoreLocation::Sqlite(path) => {
+                            println!("store: embedded SQLite at {}", path.display())
+                        }
+                        StoreLocation::Postgres(settings) => {
+                            if let Err(problem) = settings.check() {
+                                println!("store: {}: {problem}", settings.shown_url());
+                                return Ok(ExitCode::from(1));
+                            }
+                            println!(
+                                "store: PostgreSQL at {} (password {}); node `{}`, lease {}{}",
+                                settings.shown_url(),
+                                match &config.store.password_file {
+                                    _ if settings.shown_url() != settings.url => {
+                                        "in the URL".to_owned()
+                                    }
+                                    Some(file) => format!("from {}", file.display()),
+                                    None if std::env::var_os("PGPASSWORD").is_some() => {
+                                        "from PGPASSWORD".to_owned()
+                                    }
+                                    None => "none given".to_owned(),
+                                },
+                                config.node.name,
+                                humantime::format_duration(config.node.lease),
+                                match &config.node.senders {
+                                    Some(senders) => format!(
+                                        ", serving {}",
+                                        senders.iter().cloned().collect::<Vec<_>>().join(", ")
+                                    ),
+                                    None => ", serving every sender".to_owned(),
+                                }
+                            )
+                        }
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(errors) => {
@@ -417,6 +480,42 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
                 path.display(),
                 summary.pages,
                 summary.bytes
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Store(StoreCommand::Copy { to, password_file }) => {
+            let config = load_config(&cli)?;
+            let report = kravflyt::service::store_copy::copy_store(
+                &config,
+                to,
+                password_file.clone(),
+                |table, rows| eprintln!("copied  {table}: {rows} rows"),
+            )?;
+            println!("copied to {}", report.target);
+            if report.differing.is_empty() {
+                println!("ok      every table holds the same rows as the embedded database");
+            } else {
+                println!("FAILED  tables differ from the embedded database");
+                for line in &report.differing {
+                    println!("        {line}");
+                }
+            }
+            for (check, problems) in &report.checks {
+                if problems.is_empty() {
+                    println!("ok      {check}");
+                } else {
+                    println!("FAILED  {check}");
+                    for problem in problems.iter().take(20) {
+                        println!("        {problem}");
+                    }
+                }
+            }
+            if !report.proven() {
+                return Ok(ExitCode::from(1));
+            }
+            println!(
+                "the copy is complete: set [store] url in {} to use it",
+                config.source.display()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -10,3 +10,4 @@ pub mod watchdog;
 pub mod metrics;
 pub mod http;
 pub mod status;
+pub mod store_copy;

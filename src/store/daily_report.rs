@@ -140,7 +140,8 @@ impl Tx<'_> {
         Ok(self
             .tx
             .prepare_cached(
-                "SELECT COALESCE(SUM(opened_on = ?1), 0), COALESCE(SUM(closed_on = ?1), 0)
+                "SELECT COALESCE(SUM(CASE WHEN opened_on = ?1 THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN closed_on = ?1 THEN 1 ELSE 0 END), 0)
                  FROM cases",
             )?
             .query_row([day.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?)

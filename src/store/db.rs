@@ -465,6 +465,41 @@ impl Row<'_> {
         }
     }
 
+    /// A column as whichever of the four kinds it holds (for copying rows between stores).
+    pub fn value(&self, column: usize) -> Result<Value<'static>> {
+        match self {
+            Row::Sqlite(row) => Ok(match row.get_ref(column)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(i) => Value::Integer(i),
+                rusqlite::types::ValueRef::Text(t) => Value::Text(Cow::Owned(
+                    std::str::from_utf8(t)
+                        .map_err(|e| conversion(column, e))?
+                        .to_owned(),
+                )),
+                rusqlite::types::ValueRef::Blob(b) => Value::Blob(Cow::Owned(b.to_vec())),
+                rusqlite::types::ValueRef::Real(r) => {
+                    return Err(conversion(
+                        column,
+                        format!("a real number ({r}) in the ledger"),
+                    ));
+                }
+            }),
+            Row::Postgres(row) => {
+                if self.is_null(column)? {
+                    return Ok(Value::Null);
+                }
+                let ty = row.columns()[column].type_().clone();
+                Ok(match ty {
+                    Type::BYTEA => Value::Blob(Cow::Owned(Vec::<u8>::from_postgres(row, column)?)),
+                    Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                        Value::Text(Cow::Owned(String::from_postgres(row, column)?))
+                    }
+                    _ => Value::Integer(i64::from_postgres(row, column)?),
+                })
+            }
+        }
+    }
+
     /// Whether a column is NULL.
     pub fn is_null(&self, column: usize) -> Result<bool> {
         match self {
@@ -505,10 +540,13 @@ impl PgConnection {
             return Ok(statement.clone());
         }
         let translated = dialect::postgres(sql);
-        let statement = self.client.borrow_mut().prepare(&translated).map_err(|e| {
-            tracing::debug!(sql = %translated, "PostgreSQL refused a statement");
-            e
-        })?;
+        let statement = self
+            .client
+            .borrow_mut()
+            .prepare(&translated)
+            .inspect_err(|_| {
+                tracing::debug!(sql = %translated, "PostgreSQL refused a statement");
+            })?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_owned(), statement.clone());
@@ -534,11 +572,6 @@ impl PgConnection {
     /// Whether the connection is still usable (it breaks when the server goes away).
     pub fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
-    }
-
-    /// The client itself, for COPY and the like.
-    pub fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
     }
 }
 

@@ -364,7 +364,10 @@ fn order_terms_with_nulls(terms: &[Token]) -> Vec<Token> {
         };
         let mut words = term.iter().filter(|t| !matches!(t, Token::Space(_)));
         let said = words.clone().any(|t| is_word(t, "NULLS"));
-        let descending = words.clone().last().is_some_and(|t| is_word(t, "DESC"));
+        let descending = words
+            .clone()
+            .next_back()
+            .is_some_and(|t| is_word(t, "DESC"));
         let empty = words.next().is_none();
         out.append(term);
         if !said && !empty {

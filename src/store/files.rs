@@ -324,8 +324,8 @@ impl Tx<'_> {
     ) -> Result<Vec<SenderActivity>, StoreError> {
         let mut stmt = self.tx.prepare(
             "SELECT f.sender,
-                    SUM(f.business_date = ?1),
-                    SUM(f.business_date = ?1 AND f.status = 'rejected'),
+                    SUM(CASE WHEN f.business_date = ?1 THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN f.business_date = ?1 AND f.status = 'rejected' THEN 1 ELSE 0 END),
                     (SELECT l.original_name FROM inbound_files l WHERE l.sender = f.sender
                      ORDER BY l.id DESC LIMIT 1),
                     (SELECT l.status FROM inbound_files l WHERE l.sender = f.sender

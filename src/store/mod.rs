@@ -9,6 +9,7 @@
 
 mod bulk;
 mod cases;
+mod copy;
 mod daily_report;
 pub(crate) mod db;
 mod dialect;
@@ -34,10 +35,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use db::DbError;
-use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction, Row};
+use db::{NO_PARAMS, OptionalExtension, PgConnection, PgTransaction};
 pub use postgres::{PostgresSettings, StoreLocation};
 
 pub use cases::{CaseRow, InterestBasis, NewEvent};
+pub use copy::{LEDGER_TABLES, TableDigest};
 pub use daily_report::{InboundCount, InboundFileRow, OpenPayment, OutboundCount, PlacedDay};
 pub use files::{
     AppliedFile, InboxWriterDetection, NewInboundFile, SenderActivity, Sighting, UnmovedFile,
@@ -144,7 +146,31 @@ pub enum StoreError {
 /// The open database: embedded SQLite or a PostgreSQL server.
 enum Backend {
     Sqlite(Connection),
-    Postgres(PgConnection),
+    Postgres(Box<PgBackend>),
+}
+
+/// A PostgreSQL connection and how to make it again.
+struct PgBackend {
+    conn: PgConnection,
+    settings: PostgresSettings,
+    /// Every transaction read-only (the HTTP thread's monitoring connection).
+    read_only: bool,
+}
+
+impl PgBackend {
+    /// The connection; a new one first if the server closed the old (it restarted, or an
+    /// operator ended the session). What was in flight failed with the old one and is retried
+    /// by its caller, as after any database error.
+    fn connection(&mut self) -> Result<&PgConnection, StoreError> {
+        if self.conn.is_closed() {
+            tracing::warn!(database = %self.settings.shown_url(), "the connection to PostgreSQL was lost; connecting again");
+            self.conn = PgConnection::new(self.settings.connect()?);
+            if self.read_only {
+                self.conn.batch("SET default_transaction_read_only = on")?;
+            }
+        }
+        Ok(&self.conn)
+    }
 }
 
 /// A connection to the workspace database.
@@ -177,7 +203,11 @@ impl Store {
     pub fn open_postgres(settings: &PostgresSettings) -> Result<Store, StoreError> {
         let client = settings.connect()?;
         let mut store = Store {
-            conn: Backend::Postgres(PgConnection::new(client)),
+            conn: Backend::Postgres(Box::new(PgBackend {
+                conn: PgConnection::new(client),
+                settings: settings.clone(),
+                read_only: false,
+            })),
             path: settings.shown_url(),
             wal: None,
             deferred: false,
@@ -308,7 +338,8 @@ impl Store {
             Backend::Sqlite(conn) => {
                 Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
             }
-            Backend::Postgres(conn) => {
+            Backend::Postgres(pg) => {
+                let conn = &pg.conn;
                 // PostgreSQL has no `user_version`: a one-row table holds it.
                 conn.batch(
                     "CREATE TABLE IF NOT EXISTS kravflyt_schema (version BIGINT NOT NULL);",
@@ -330,8 +361,8 @@ impl Store {
     fn schema_version_read_only(&self) -> Result<i64, StoreError> {
         match &self.conn {
             Backend::Sqlite(_) => self.schema_version(),
-            Backend::Postgres(conn) => {
-                let tx = db::Transaction::Postgres(PgTransaction::begin(conn, "BEGIN")?);
+            Backend::Postgres(pg) => {
+                let tx = db::Transaction::Postgres(PgTransaction::begin(&pg.conn, "BEGIN")?);
                 let found: Option<i64> = tx
                     .query_row(
                         "SELECT version FROM kravflyt_schema
@@ -435,8 +466,8 @@ impl Store {
             Backend::Sqlite(conn) => db::Transaction::Sqlite(
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
             ),
-            Backend::Postgres(conn) => db::Transaction::Postgres(PgTransaction::begin(
-                conn,
+            Backend::Postgres(pg) => db::Transaction::Postgres(PgTransaction::begin(
+                pg.connection()?,
                 &format!(
                     "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({PG_WRITE_LOCK});"
                 ),
@@ -502,8 +533,8 @@ impl Store {
             Backend::Sqlite(conn) => db::Transaction::Sqlite(
                 conn.transaction_with_behavior(TransactionBehavior::Deferred)?,
             ),
-            Backend::Postgres(conn) => db::Transaction::Postgres(PgTransaction::begin(
-                conn,
+            Backend::Postgres(pg) => db::Transaction::Postgres(PgTransaction::begin(
+                pg.connection()?,
                 "BEGIN ISOLATION LEVEL REPEATABLE READ",
             )?),
         };

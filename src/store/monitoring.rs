@@ -33,7 +33,11 @@ impl Store {
         let conn = super::db::PgConnection::new(settings.connect()?);
         conn.batch("SET default_transaction_read_only = on")?;
         let store = Store {
-            conn: super::Backend::Postgres(conn),
+            conn: super::Backend::Postgres(Box::new(super::PgBackend {
+                conn,
+                settings: settings.clone(),
+                read_only: true,
+            })),
             path: settings.shown_url(),
             wal: None,
             deferred: false,

@@ -257,7 +257,7 @@ impl Tx<'_> {
                  unmatched_reason) VALUES ",
             "(#, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #, #)",
             "",
-            &[&date],
+            &[],
             settlement.payments.iter(),
             |stmt, at, p| {
                 let r = p.record;
@@ -302,7 +302,8 @@ impl Tx<'_> {
         }
         self.insert_case_events(&date, &settlement.events, file_id)?;
         self.insert_postings(&date, &settlement.postings)?;
-        // The allocations share no date; `?1` is bound and left unused.
+        // The allocations share no value: every parameter is a row's (PostgreSQL cannot
+        // type a parameter no expression uses).
         let first_allocation = next_id(&self.tx, "allocations")?;
         bulk(
             &self.tx,
@@ -310,7 +311,7 @@ impl Tx<'_> {
                  amount_minor) VALUES ",
             "(#, #, #, #, #, #)",
             "",
-            &[&date],
+            &[],
             settlement.allocations.iter().enumerate(),
             |stmt, at, (i, a)| {
                 stmt.raw_bind_parameter(at, first_allocation + i as i64)?;

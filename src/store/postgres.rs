@@ -212,6 +212,10 @@ fn tls_config(
     mode: SslMode,
     root_cert: Option<&std::path::Path>,
 ) -> Result<rustls::ClientConfig, String> {
+    // ring, not aws-lc-rs: it builds with the C compiler cargo uses anyway, where aws-lc-rs
+    // needs cmake on the machine. (rustls marks ring's provider deprecated for lacking the
+    // post-quantum key exchange, which PostgreSQL servers do not offer.)
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

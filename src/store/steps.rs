@@ -303,7 +303,11 @@ impl Tx<'_> {
                     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12,
                     v.column13, v.column14
              FROM (VALUES ",
-            "(#, #, #, #, #, #, #, #, #, #, #, #, #, #)",
+            // Integers are cast: a value list has no column types of its own, and PostgreSQL
+            // takes an untyped parameter there for text.
+            "(CAST(# AS INTEGER), CAST(# AS INTEGER), #, #, CAST(# AS INTEGER),
+              CAST(# AS INTEGER), #, #, CAST(# AS INTEGER), CAST(# AS INTEGER),
+              CAST(# AS INTEGER), CAST(# AS INTEGER), #, CAST(# AS INTEGER))",
             ") AS v JOIN cases c ON c.id = v.column2 JOIN debtors d ON d.id = c.debtor_id",
             &[date],
             changes.letters.iter().enumerate(),

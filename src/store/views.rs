@@ -214,7 +214,8 @@ impl Tx<'_> {
                     c.currency, (SELECT COUNT(*) FROM invoices i WHERE i.case_id = c.id
                                  AND i.document_type = 'invoice'), c.deadline
              FROM cases c JOIN debtors d ON d.id = c.debtor_id
-             WHERE (?1 IS NULL OR c.state = ?1) AND (?2 IS NULL OR c.creditor_id = ?2)
+             WHERE (CAST(?1 AS TEXT) IS NULL OR c.state = ?1)
+               AND (CAST(?2 AS TEXT) IS NULL OR c.creditor_id = ?2)
              ORDER BY c.id",
         )?;
         let rows = stmt.query_map(

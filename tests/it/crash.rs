@@ -137,6 +137,24 @@ fn kill_runs(ws: &Workspace, day: &str, delays_ms: &[u64]) -> usize {
 
 #[test]
 fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_run() {
+    kill_process_runs_and_compare(&Workspace::new);
+}
+
+/// The same with the ledger in PostgreSQL (SPEC §10): one transaction per file there too, and
+/// the killed runs end byte for byte where an uninterrupted run on the embedded store ends.
+#[test]
+fn killing_process_at_random_points_on_postgresql_ends_where_an_uninterrupted_run_ends() {
+    if crate::support::PgDatabase::create("crash_probe").is_none() {
+        return;
+    }
+    kill_process_runs_and_compare(&|| {
+        Workspace::on_postgres("crash", |text| text).expect("the server answered a moment ago")
+    });
+}
+
+/// Kills `kravflyt process` at spread points over two days in workspaces from `new_workspace`
+/// and compares the end with an uninterrupted run on the embedded store.
+fn kill_process_runs_and_compare(new_workspace: &dyn Fn() -> Workspace) {
     let reference = Workspace::new();
     drop_batch(&reference);
     // How long an uninterrupted run takes on this machine and build: the kill points are
@@ -173,7 +191,7 @@ fn killing_process_at_random_points_ends_in_the_same_state_as_an_uninterrupted_r
     // again on a fresh workspace with kill points in a window a quarter as long.
     let mut window_ms = day1_ms;
     let ws = loop {
-        let ws = Workspace::new();
+        let ws = new_workspace();
         drop_batch(&ws);
         let kills = kill_runs(
             &ws,

@@ -19,6 +19,7 @@ mod reference_vectors;
 mod scenarios;
 mod schemas;
 mod self_contained;
+mod postgres_store;
 mod sftp;
 mod support;
 mod tenants;

@@ -248,9 +248,9 @@ struct Traffic {
 }
 
 impl Traffic {
-    fn new() -> Traffic {
+    fn new(ws: Workspace) -> Traffic {
         Traffic {
-            ws: Workspace::new(),
+            ws,
             rng: Rng::new(0),
             seq: 0,
             customers: 0,
@@ -1587,7 +1587,12 @@ fn assert_same_files(
 
 /// Plays `plans` from `first` on, closes the last day, and runs every check.
 fn play(first: NaiveDate, plans: &[DayPlan]) -> Traffic {
-    let mut traffic = Traffic::new();
+    play_in(Workspace::new(), first, plans)
+}
+
+/// [`play`] in a given workspace (the PostgreSQL store's, say).
+fn play_in(ws: Workspace, first: NaiveDate, plans: &[DayPlan]) -> Traffic {
+    let mut traffic = Traffic::new(ws);
     for plan in plans {
         traffic.day(plan, first);
     }
@@ -1682,10 +1687,10 @@ proptest! {
     }
 }
 
-#[test]
-fn a_month_of_traffic_ties_out_to_the_ore() {
+/// The month's plan: the same every run.
+fn month_plans() -> Vec<DayPlan> {
     let mut rng = Rng::new(20_260_301);
-    let plans: Vec<DayPlan> = (0..30)
+    (0..30)
         .map(|day| DayPlan {
             gap: 1,
             invoices: if day == 0 {
@@ -1707,9 +1712,35 @@ fn a_month_of_traffic_ties_out_to_the_ore() {
             split: rng.chance(25),
             seed: rng.next(),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_month_of_traffic_ties_out_to_the_ore() {
     let first = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-    let traffic = play(first, &plans);
+    check_month(play(first, &month_plans()));
+}
+
+/// The same month with the ledger in PostgreSQL (SPEC §10): it ties out the same way, and
+/// every reconciliation file is byte for byte the one the embedded store writes.
+#[test]
+fn a_month_of_traffic_ties_out_to_the_ore_on_postgresql() {
+    let Some(ws) = Workspace::on_postgres("month_of_traffic", |text| text) else {
+        return;
+    };
+    let first = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let on_postgres = play_in(ws, first, &month_plans());
+    let embedded = play(first, &month_plans());
+    assert_eq!(
+        reconciliation_files(&on_postgres.ws),
+        reconciliation_files(&embedded.ws),
+        "the reconciliation files of the two stores differ"
+    );
+    check_month(on_postgres);
+}
+
+/// What a month of traffic must show: files that tie out, and every kind of row exercised.
+fn check_month(traffic: Traffic) {
     assert_eq!(traffic.days.len(), 30);
     assert_eq!(
         traffic.days[29],

@@ -28,10 +28,12 @@ fn source_files() -> Vec<(String, String)> {
 fn sql_lives_only_in_the_store() {
     for (path, text) in source_files() {
         if !path.starts_with("src/store/") {
-            assert!(
-                !text.contains("rusqlite"),
-                "{path} uses rusqlite; SQL belongs in src/store/"
-            );
+            for client in ["rusqlite", "postgres::"] {
+                assert!(
+                    !text.contains(client),
+                    "{path} uses {client}; SQL, and which database it goes to, belong in src/store/"
+                );
+            }
         }
     }
 }
@@ -65,6 +67,7 @@ fn the_pure_core_touches_no_files_database_or_clock() {
         for forbidden in [
             "std::fs",
             "rusqlite",
+            "postgres::",
             "Utc::now",
             "SystemTime",
             "Local::now",
