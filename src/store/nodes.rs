@@ -207,8 +207,8 @@ impl Store {
             Backend::Sqlite(conn) => db::Transaction::Sqlite(
                 conn.transaction_with_behavior(TransactionBehavior::Immediate)?,
             ),
-            Backend::Postgres(conn) => db::Transaction::Postgres(db::PgTransaction::begin(
-                conn,
+            Backend::Postgres(pg) => db::Transaction::Postgres(db::PgTransaction::begin(
+                pg.connection()?,
                 "BEGIN ISOLATION LEVEL READ COMMITTED",
             )?),
         };
