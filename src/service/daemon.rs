@@ -269,7 +269,7 @@ fn register_node(engine: &mut Engine) -> Result<crate::store::NodeIdentity, Daem
         // that is gone (killed, then restarted at once) holds nothing either: its files are
         // in this node's own folder, which this process recovers.
         && shared
-        && !(row.host == me.host && !process_exists(row.pid))
+        && (row.host != me.host || process_exists(row.pid))
     {
         return Err(DaemonError::NodeAlive {
             name: me.name.clone(),
@@ -377,7 +377,7 @@ fn serve(
 
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     let write_events = crate::service::intake::writers::WriteEvents::default();
-    let _watcher = watch_inboxes(&engine, wake_tx, write_events.clone());
+    let _watcher = watch_inboxes(engine, wake_tx, write_events.clone());
     engine.write_events = Some(write_events);
     tracing::info!(
         workspace = %engine.workspace.root().display(),
@@ -456,7 +456,7 @@ fn serve(
             wait = wait.min(lease / 3);
         }
         liveness.waiting(wait);
-        wait_for_wake(&wake_rx, wait, &shutdown);
+        wait_for_wake(&wake_rx, wait, shutdown);
     }
     notify_systemd("STOPPING=1");
     tracing::info!("stopping: the file in hand was finished");
