@@ -26,12 +26,14 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 
-# A workspace with its own database; prints its folder.
+# A workspace with its own database, in $dir (no command substitution: its subshell would run
+# the cleanup trap and keep the daemons' output open).
 workspace() {
     local name=$1 db="kravflyt_bench_${1}_$$"
     psql -q "$KRAVFLYT_TEST_POSTGRES" -c "CREATE DATABASE $db" >/dev/null
     DBS+=("$db")
-    local dir=$WORK/$name url=${KRAVFLYT_TEST_POSTGRES%%\?*}
+    local url=${KRAVFLYT_TEST_POSTGRES%%\?*}
+    dir=$WORK/$name
     url="${url%/*}/$db?${KRAVFLYT_TEST_POSTGRES#*\?}"
     mkdir -p "$dir"
     cp "$REPO/config/rules.toml" "$dir/"
@@ -39,7 +41,6 @@ workspace() {
         sed 's/quiet_period = "5s"/quiet_period = "0s"/' "$REPO/config/kravflyt.toml" >"$dir/$node.toml"
         printf '\n[store]\nurl = "%s"\n\n[node]\nname = "%s"\nlease = "%s"\n' "$url" "$node" "$LEASE" >>"$dir/$node.toml"
     done
-    echo "$dir"
 }
 
 # N small invoice files (two rows each, a customer each) into the inbox.
@@ -56,10 +57,10 @@ drop_files() {
 receipts() { find "$1/var/outbox/nordlys" -name 'receipt-*.csv' 2>/dev/null | wc -l; }
 in_work() { find "$1/var/work" -type f 2>/dev/null | wc -l; }
 
-start() { # dir node → pid
-    KRAVFLYT_LOG=info "$BIN" --config "$1/$2.toml" --data-dir "$1" run 2>>"$1/$2.log" &
-    PIDS+=($!)
-    echo $!
+start() { # dir node; its pid in $pid
+    KRAVFLYT_LOG=info "$BIN" --config "$1/$2.toml" --data-dir "$1" run >/dev/null 2>>"$1/$2.log" &
+    pid=$!
+    PIDS+=("$pid")
 }
 
 wait_started() { until [ -s "$1/var/kravflyt.$2.lock" ]; do sleep 0.05; done; }
@@ -67,11 +68,12 @@ wait_started() { until [ -s "$1/var/kravflyt.$2.lock" ]; do sleep 0.05; done; }
 wait_done() { until [ "$(receipts "$1")" -ge "$N" ] && [ "$(in_work "$1")" -eq 0 ]; do sleep 0.02; done; }
 
 throughput() { # nodes
-    local dir pids=() t0 t1
-    dir=$(workspace "tp$1")
+    local pids=() t0 t1
+    workspace "tp$1"
     for node in a b; do
         [ "$node" = b ] && [ "$1" -lt 2 ] && break
-        pids+=("$(start "$dir" $node)")
+        start "$dir" $node
+        pids+=("$pid")
         wait_started "$dir" $node
     done
     sleep 1 # the first daily steps out of the way
@@ -84,11 +86,13 @@ throughput() { # nodes
 }
 
 takeover() {
-    local dir a b t0 t1
-    dir=$(workspace takeover)
-    a=$(start "$dir" a)
+    local a b t0 t1
+    workspace takeover
+    start "$dir" a
+    a=$pid
     wait_started "$dir" a
-    b=$(start "$dir" b)
+    start "$dir" b
+    b=$pid
     wait_started "$dir" b
     drop_files "$dir"
     # Kill a once it holds files in work/a.
