@@ -635,7 +635,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status { json } => {
             let config = load_config(&cli)?;
-            let workspace = Workspace::new(&config.var_dir);
+            let workspace = config.workspace();
             let report = match existing_store(&config)? {
                 None => status::fresh(&config, &workspace),
                 Some(mut store) => status::gather(&store.read()?, &config, &workspace, true)?,

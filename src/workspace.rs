@@ -11,13 +11,29 @@ pub const AGENCY_FOLDER: &str = "_agency";
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    /// The node whose `work/` and lock this is, when several daemons share one database (and
+    /// perhaps this `var/`): `work/<node>/<sender>/` and `kravflyt.<node>.lock` (SPEC §10).
+    /// `None` with the embedded store: `work/<sender>/` and `kravflyt.lock`, as always.
+    node: Option<String>,
 }
 
 impl Workspace {
     pub fn new(var_dir: impl Into<PathBuf>) -> Self {
         Workspace {
             root: var_dir.into(),
+            node: None,
         }
+    }
+
+    /// The same `var/` as seen by node `node` (`None`: the single node of an embedded store).
+    pub fn for_node(mut self, node: Option<&str>) -> Self {
+        self.node = node.map(str::to_owned);
+        self
+    }
+
+    /// The node this workspace's `work/` and lock belong to, if it is one of several.
+    pub fn node(&self) -> Option<&str> {
+        self.node.as_deref()
     }
 
     pub fn root(&self) -> &Path {
@@ -28,17 +44,30 @@ impl Workspace {
         self.root.join("kravflyt.db")
     }
 
-    /// Held by `run` and `process` so two writers never share a workspace.
+    /// Held by `run` and `process` so two writers never share a workspace — or, with several
+    /// nodes, so two daemons never run as the same node on a shared `var/`.
     pub fn lock_file(&self) -> PathBuf {
-        self.root.join("kravflyt.lock")
+        match &self.node {
+            Some(node) => self.root.join(format!("kravflyt.{node}.lock")),
+            None => self.root.join("kravflyt.lock"),
+        }
     }
 
     pub fn inbox(&self, sender: &str) -> PathBuf {
         self.root.join("inbox").join(sender)
     }
 
+    /// Where this node claims `sender`'s files.
     pub fn work(&self, sender: &str) -> PathBuf {
-        self.root.join("work").join(sender)
+        match &self.node {
+            Some(node) => self.node_work(node).join(sender),
+            None => self.root.join("work").join(sender),
+        }
+    }
+
+    /// `work/<node>/`: everything node `node` holds (with several nodes).
+    pub fn node_work(&self, node: &str) -> PathBuf {
+        self.root.join("work").join(node)
     }
 
     /// `archive/<sender>/YYYY/MM/DD/`.
@@ -142,6 +171,16 @@ mod tests {
         assert_ne!(a, b);
         let second = numbered_name(&format!("receipt-{long}.csv"), 2);
         assert!(second.ends_with(".2.csv") && second.len() <= MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn nodes_claim_into_folders_and_lock_files_of_their_own() {
+        let single = Workspace::new("/v");
+        assert_eq!(single.work("nordlys"), Path::new("/v/work/nordlys"));
+        assert_eq!(single.lock_file(), Path::new("/v/kravflyt.lock"));
+        let node = Workspace::new("/v").for_node(Some("sftp-a"));
+        assert_eq!(node.work("nordlys"), Path::new("/v/work/sftp-a/nordlys"));
+        assert_eq!(node.lock_file(), Path::new("/v/kravflyt.sftp-a.lock"));
     }
 
     #[test]

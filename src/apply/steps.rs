@@ -46,6 +46,35 @@ pub fn run_daily_steps(
     as_of: NaiveDate,
 ) -> Result<StepSummary, StoreError> {
     let tx = store.write()?;
+    run_in(tx, config, as_of)
+}
+
+/// The daemon's daily run of `as_of`'s steps, once: `None` (nothing done) when the steps of
+/// `as_of` or a later date already ran, or the date is closed (reconciled). Several daemons on
+/// one database race for the same day (SPEC §10); the check is made in the steps' own write
+/// transaction, under the one write lock, so whichever node comes second sees the first one's
+/// commit and leaves the day alone.
+pub fn run_daily_steps_once(
+    store: &mut Store,
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<Option<StepSummary>, StoreError> {
+    let tx = store.write()?;
+    let ran_through = tx
+        .meta("last_steps_date")?
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+    let closed = tx.last_reconciled_day()?;
+    if ran_through.is_some_and(|d| d >= as_of) || closed.is_some_and(|d| d >= as_of) {
+        return Ok(None);
+    }
+    run_in(tx, config, as_of).map(Some)
+}
+
+fn run_in(
+    tx: crate::store::Tx<'_>,
+    config: &Config,
+    as_of: NaiveDate,
+) -> Result<StepSummary, StoreError> {
     let ctx = ApplyContext {
         config,
         business_date: as_of,

@@ -278,7 +278,7 @@ fn declared_senders(senders: &[RawSender]) -> BTreeSet<String> {
     senders.iter().map(|s| s.id.get_ref().clone()).collect()
 }
 
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -477,6 +477,19 @@ impl Default for CsvDialect {
 }
 
 impl Config {
+    /// Whether several daemons may share this configuration's database (a PostgreSQL store):
+    /// then each is a node with a `work/` folder and a lock of its own (SPEC §10).
+    pub fn shared_store(&self) -> bool {
+        self.store.url.is_some()
+    }
+
+    /// The workspace as this node sees it: `work/<node>/…` and `kravflyt.<node>.lock` with a
+    /// shared store, the single node's `work/…` and `kravflyt.lock` otherwise.
+    pub fn workspace(&self) -> crate::workspace::Workspace {
+        crate::workspace::Workspace::new(&self.var_dir)
+            .for_node(self.shared_store().then_some(self.node.name.as_str()))
+    }
+
     /// Reads and checks the configuration at `path`; relative workspace paths resolve against
     /// `data_dir` (the `--data-dir` option) or else the current directory.
     pub fn load(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigErrors> {

@@ -365,6 +365,11 @@ pub fn queue_reconciliations(
     let mut queued = Vec::with_capacity(days.len());
     for day in days {
         let tx = store.write()?;
+        // Asked again under the write lock: another node on the same database may have
+        // reconciled the day since the list was read (SPEC §10: once, on one node).
+        if !tx.unreconciled_days_before(before)?.contains(&day) {
+            continue;
+        }
         let (_, totals) = queue_day(&tx, config, day)?;
         tx.commit()?;
         queued.push((day, totals));

@@ -225,6 +225,75 @@ pub struct StatusReport {
     /// Per sender: how its inbox tells a finished upload from one still being written, and
     /// the uploads a writer holds open now (issue 17).
     pub writer_detection: Vec<crate::store::InboxWriterDetection>,
+    /// The daemons that ran on this database (SPEC §10), each with the files it holds in its
+    /// `work/` folder as this `var/` shows it.
+    pub nodes: Vec<NodeLine>,
+}
+
+/// One node of `status`: its row, and the files in its `work/` folder.
+#[derive(Debug, Clone)]
+pub struct NodeLine {
+    pub row: crate::store::NodeRow,
+    pub files_held: usize,
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn utc_ms(ms: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    )
+}
+
+fn node_json(n: &NodeLine) -> Value {
+    let r = &n.row;
+    json!({
+        "name": r.name,
+        "host": r.host,
+        "pid": r.pid,
+        "started_at": utc_ms(r.started_ms),
+        "heartbeat_at": utc_ms(r.heartbeat_ms),
+        "seconds_since_heartbeat": r.silent_for_ms() / 1000,
+        "lease_seconds": r.lease_ms / 1000,
+        "state": r.status().as_str(),
+        "stopped_at": r.stopped_ms.map(utc_ms),
+        "taken_over_by": r.taken_over_by,
+        "files_held": n.files_held,
+    })
+}
+
+/// The `nodes` lines of `status`.
+fn nodes_text(nodes: &[NodeLine]) -> String {
+    if nodes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "nodes              host              last heartbeat (UTC)            state    holds\n",
+    );
+    for n in nodes {
+        let r = &n.row;
+        let state = match &r.taken_over_by {
+            Some(by) => format!("{} (taken over by {by})", r.status().as_str()),
+            None => r.status().as_str().to_owned(),
+        };
+        out.push_str(&format!(
+            "  {:<17}{:<18}{:<32}{:<9}{} file(s)\n",
+            r.name,
+            r.host,
+            format!(
+                "{} ({} s ago)",
+                utc_ms(r.heartbeat_ms)
+                    .get(..19)
+                    .unwrap_or_default()
+                    .replace('T', " "),
+                r.silent_for_ms() / 1000
+            ),
+            state,
+            n.files_held
+        ));
+    }
+    out.push('\n');
+    out
 }
 
 impl StatusReport {
@@ -311,6 +380,7 @@ pub fn status_json(s: &StatusReport) -> Value {
             "held_open": w.held_open,
             "held_open_since": w.held_open_since,
         })).collect::<Vec<_>>(),
+        "nodes": s.nodes.iter().map(node_json).collect::<Vec<_>>(),
     })
 }
 
@@ -369,6 +439,7 @@ pub fn status_text(s: &StatusReport) -> String {
         },
         s.last_reconciled_day.as_deref().unwrap_or("-"),
     ));
+    out.push_str(&nodes_text(&s.nodes));
     out.push_str(
         "senders            waiting  in work  rejected  today  rejected today  last file\n",
     );

@@ -16,7 +16,6 @@ use chrono::NaiveDate;
 
 use crate::config::Config;
 use crate::service::pipeline::{Engine, FileOutcome, PipelineError};
-use crate::workspace::Workspace;
 
 /// Failures that stop `run` or `process`.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +29,19 @@ pub enum DaemonError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "node `{name}` is already running ({holder}, last heartbeat {silent_s} s ago, lease {lease_s} s): two daemons must not share a node name; give this one another [node] name, or stop the other"
+    )]
+    NodeAlive {
+        name: String,
+        holder: String,
+        silent_s: i64,
+        lease_s: i64,
+    },
+    #[error(
+        "node `{0}` lost its lease: it was silent for longer than its lease and another node took over its files; restart it"
+    )]
+    LeaseLost(String),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error("cannot install the signal handlers: {0}")]
@@ -117,7 +129,7 @@ pub struct RunSummary {
 /// `kravflyt process`: recover, take every ready file (waiting out the quiet period of files
 /// seen for the first time), then write outbound files.
 pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, DaemonError> {
-    let workspace = Workspace::new(&config.var_dir);
+    let workspace = config.workspace();
     std::fs::create_dir_all(workspace.root()).map_err(|source| DaemonError::LockIo {
         path: workspace.root().to_path_buf(),
         source,
@@ -200,7 +212,7 @@ pub fn process_once(config: Config, as_of: NaiveDate) -> Result<RunSummary, Daem
 
 /// `kravflyt run`: the daemon loop, until SIGINT or SIGTERM.
 pub fn run(config: Config) -> Result<(), DaemonError> {
-    let workspace = Workspace::new(&config.var_dir);
+    let workspace = config.workspace();
     std::fs::create_dir_all(workspace.root()).map_err(|source| DaemonError::LockIo {
         path: workspace.root().to_path_buf(),
         source,
@@ -208,7 +220,153 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
     let _lock = WorkspaceLock::acquire(&workspace.lock_file())?;
     let shutdown = Shutdown::install()?;
     let scan_interval = config.scan_interval;
+    let shared = config.shared_store();
+    let lease = config.node.lease;
+    let location = crate::store::StoreLocation::from_config(&config);
     let mut engine = Engine::open(config)?;
+    let me = register_node(&mut engine)?;
+    if shared {
+        engine.node = Some(me.clone());
+    }
+    let heartbeat = Heartbeat::start(location, me.clone(), lease)?;
+    let result = serve(
+        &mut engine,
+        &shutdown,
+        scan_interval,
+        shared.then_some(lease),
+        &heartbeat,
+    );
+    heartbeat.stop();
+    // A clean stop: the node holds nothing now (whatever it claimed was finished), so nobody
+    // waits out its lease to take anything over.
+    if !matches!(result, Err(DaemonError::LeaseLost(_))) {
+        let stopped = engine.store.write().and_then(|tx| {
+            tx.stop_node(&me)?;
+            tx.commit()
+        });
+        if let Err(e) = stopped {
+            tracing::warn!(error = %e, "cannot record that this node stopped; others see it silent once its lease runs out");
+        }
+    }
+    result
+}
+
+/// Records this daemon as its node (SPEC §10), refusing when a live node of the same name
+/// holds a lease: decided under the write lock, as a takeover is.
+fn register_node(engine: &mut Engine) -> Result<crate::store::NodeIdentity, DaemonError> {
+    let me = crate::store::NodeIdentity {
+        name: engine.config.node.name.clone(),
+        host: crate::config::host_name(),
+        pid: i64::from(std::process::id()),
+    };
+    let shared = engine.config.shared_store();
+    let lease_ms = engine.config.node.lease.as_millis() as i64;
+    let tx = engine.store.write().map_err(PipelineError::from)?;
+    if let Some(row) = tx.node(&me.name).map_err(PipelineError::from)?
+        && row.state == "running"
+        && row.status() == crate::store::NodeStatus::Alive
+        // One node per embedded store (the workspace lock says so); and a process of this host
+        // that is gone (killed, then restarted at once) holds nothing either: its files are
+        // in this node's own folder, which this process recovers.
+        && shared
+        && (row.host != me.host || process_exists(row.pid))
+    {
+        return Err(DaemonError::NodeAlive {
+            name: me.name.clone(),
+            holder: format!("process {} on {}", row.pid, row.host),
+            silent_s: row.silent_for_ms() / 1000,
+            lease_s: row.lease_ms / 1000,
+        });
+    }
+    tx.start_node(&me, lease_ms).map_err(PipelineError::from)?;
+    tx.commit().map_err(PipelineError::from)?;
+    Ok(me)
+}
+
+/// Whether a process with this id runs on this host (Linux: `/proc`; elsewhere assumed).
+fn process_exists(pid: i64) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// The heartbeat thread: refreshes the node's row every third of its lease over a connection
+/// of its own, so a long file transaction never makes the node look silent. `lost` is set when
+/// the row no longer names this process (another node took its files over).
+struct Heartbeat {
+    stop: mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    lost: Arc<AtomicBool>,
+}
+
+impl Heartbeat {
+    fn start(
+        location: crate::store::StoreLocation,
+        me: crate::store::NodeIdentity,
+        lease: Duration,
+    ) -> Result<Heartbeat, DaemonError> {
+        let mut store = crate::store::Store::open_at(&location).map_err(PipelineError::from)?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&lost);
+        let every = lease / 3;
+        let thread = std::thread::Builder::new()
+            .name("heartbeat".to_owned())
+            .spawn(move || {
+                let mut failing = false;
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    match store.heartbeat(&me) {
+                        Ok(true) => {
+                            if failing {
+                                tracing::info!("heartbeats reach the database again");
+                            }
+                            failing = false;
+                        }
+                        Ok(false) => {
+                            tracing::error!(node = %me.name, "this node's row names another process or was taken over: its lease is lost");
+                            flag.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                        Err(e) => {
+                            if !failing {
+                                tracing::warn!(error = %e, "cannot send the heartbeat; retrying");
+                            }
+                            failing = true;
+                        }
+                    }
+                }
+            })
+            .map_err(DaemonError::Signals)?;
+        Ok(Heartbeat {
+            stop,
+            thread: Some(thread),
+            lost,
+        })
+    }
+
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    fn stop(mut self) {
+        let _ = self.stop.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The daemon loop proper, once the node is registered and beating. `lease`: set with several
+/// nodes on one database, whose silent nodes this one looks for every pass.
+fn serve(
+    engine: &mut Engine,
+    shutdown: &Shutdown,
+    scan_interval: Duration,
+    lease: Option<Duration>,
+    heartbeat: &Heartbeat,
+) -> Result<(), DaemonError> {
     // Monitoring: the loop's liveness feeds systemd's watchdog and /healthz; the HTTP
     // endpoints run in a thread of their own when `[http] listen` is set.
     let liveness = crate::service::watchdog::Liveness::new();
@@ -219,7 +377,7 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
 
     let (wake_tx, wake_rx) = mpsc::channel::<()>();
     let write_events = crate::service::intake::writers::WriteEvents::default();
-    let _watcher = watch_inboxes(&engine, wake_tx, write_events.clone());
+    let _watcher = watch_inboxes(engine, wake_tx, write_events.clone());
     engine.write_events = Some(write_events);
     tracing::info!(
         workspace = %engine.workspace.root().display(),
@@ -251,11 +409,23 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
                 failures.push(e.to_string());
             }
         }
+        if heartbeat.lost() {
+            return Err(DaemonError::LeaseLost(engine.config.node.name.clone()));
+        }
+        if lease.is_some() {
+            // Several nodes: finish what a node that went silent had claimed (SPEC §10).
+            if let Err(e) = engine.take_over_silent_nodes(business_date) {
+                failures.push(e.to_string());
+            }
+        }
         if let Err(e) = engine.catch_up_steps(engine.config.last_due_run_day()) {
             failures.push(e.to_string());
         }
         let next_change = match engine.intake_pass(business_date, &stop) {
             Ok(pass) => {
+                if pass.lease_lost {
+                    return Err(DaemonError::LeaseLost(engine.config.node.name.clone()));
+                }
                 failures.extend(pass.failures);
                 if let Err(e) = engine.report(business_date) {
                     failures.push(e.to_string());
@@ -281,8 +451,12 @@ pub fn run(config: Config) -> Result<(), DaemonError> {
                 .unwrap_or_default();
             wait = wait.min(until.max(Duration::from_millis(50)));
         }
+        if let Some(lease) = lease {
+            // A silent node's files are taken over within its lease and a third of ours.
+            wait = wait.min(lease / 3);
+        }
         liveness.waiting(wait);
-        wait_for_wake(&wake_rx, wait, &shutdown);
+        wait_for_wake(&wake_rx, wait, shutdown);
     }
     notify_systemd("STOPPING=1");
     tracing::info!("stopping: the file in hand was finished");
@@ -376,7 +550,12 @@ fn watch_inboxes(
         |e| tracing::warn!(error = %e, "file events unavailable; relying on the periodic rescan"),
     )
     .ok()?;
-    for sender in &engine.config.senders {
+    for sender in engine
+        .config
+        .senders
+        .iter()
+        .filter(|s| engine.config.node.serves(&s.id))
+    {
         let inbox = engine.workspace.inbox(&sender.id);
         if let Err(e) = watcher.watch(&inbox, notify::RecursiveMode::NonRecursive) {
             tracing::warn!(inbox = %inbox.display(), error = %e, "cannot watch the inbox; relying on the periodic rescan");

@@ -101,7 +101,7 @@ pub fn start(config: &Config, liveness: Liveness) -> Result<Option<HttpServer>, 
         .map_err(HttpError::Start)?;
     let state = Arc::new(State {
         config: config.clone(),
-        workspace: Workspace::new(&config.var_dir),
+        workspace: config.workspace(),
         liveness,
     });
     std::thread::Builder::new()

@@ -57,6 +57,10 @@ pub enum PipelineError {
     )]
     DayClosed { day: NaiveDate, closed: NaiveDate },
     #[error(
+        "node `{0}` lost its lease: it was silent for longer than its lease and another node took over its files; nothing more is committed by this process — restart it"
+    )]
+    LeaseLost(String),
+    #[error(
         "business day {day} is not over yet (kravflyt works on {current}); its reconciliation is written by the daily run after it ends"
     )]
     DayOpen { day: NaiveDate, current: NaiveDate },
@@ -94,6 +98,8 @@ pub struct Pass {
     pub failures: Vec<String>,
     /// Files still waiting in the inboxes.
     pub scan: intake::Scan,
+    /// Another node took this node's files over: it must stop ([`PipelineError::LeaseLost`]).
+    pub lease_lost: bool,
 }
 
 impl Pass {
@@ -118,7 +124,10 @@ impl Pass {
             Ok(Processed::Committed(committed)) => batch.files.push(committed),
             // Back in its inbox, waiting like any other file; `put_back` logged why.
             Ok(Processed::PutBack) => {}
-            Err(e) => self.fail(&claimed.sender, &claimed.name, &e),
+            Err(e) => {
+                self.lease_lost |= matches!(e, PipelineError::LeaseLost(_));
+                self.fail(&claimed.sender, &claimed.name, &e)
+            }
         }
     }
 
@@ -254,13 +263,17 @@ pub struct Engine {
     /// What the daemon's inotify watcher saw written, for inboxes where the kernel cannot say
     /// whether a writer holds a file (`None` without a watcher: one-shot `process`).
     pub write_events: Option<WriteEvents>,
+    /// This daemon as a node among several on one database (set by `run` once registered):
+    /// each file transaction checks, under the write lock, that the node still holds its
+    /// lease before it commits ([`PipelineError::LeaseLost`]).
+    pub node: Option<crate::store::NodeIdentity>,
 }
 
 impl Engine {
     /// Opens the workspace: creates its folders, opens (or creates) the database and records
     /// the configured creditors.
     pub fn open(config: Config) -> Result<Engine, PipelineError> {
-        let workspace = Workspace::new(&config.var_dir);
+        let workspace = config.workspace();
         fs::create_dir_all(workspace.root()).map_err(io("cannot create", workspace.root()))?;
         for sender in &config.senders {
             workspace.create_sender_folders(&sender.id).map_err(io(
@@ -277,14 +290,17 @@ impl Engine {
             reported: Reported::default(),
             progress: None,
             write_events: None,
+            node: None,
         })
     }
 
     /// Finishes whatever a crash interrupted: files committed but not moved, files claimed but
     /// not processed, outbound rows committed but not written.
     pub fn recover(&mut self, business_date: NaiveDate) -> Result<Pass, PipelineError> {
-        // Only one kravflyt works on a workspace (the lock), so every temporary file is a
-        // leftover of a killed process.
+        // Every outbound file is written under the write lock (`outbox::flush`, the daily
+        // report), by whichever node holds it: with the lock held here, every temporary file is
+        // a leftover of a killed process, never one another node is writing now.
+        let cleaning = self.store.write()?;
         let folders = self
             .config
             .senders
@@ -303,14 +319,25 @@ impl Engine {
                 );
             }
         }
+        drop(cleaning);
         let unmoved = self.store.read()?.unmoved_files()?;
         for file in unmoved {
+            if !self.config.node.serves(&file.sender) {
+                // Another node's sender: its files are in that node's `var/`.
+                continue;
+            }
             let work = self.workspace.work(&file.sender).join(&file.original_name);
             let destination = self.workspace.absolute(file.destination.as_ref());
             let inbox = self.workspace.inbox(&file.sender).join(&file.original_name);
             if fs::symlink_metadata(&work).is_ok() {
                 tracing::info!(sender = %file.sender, file = %file.original_name, "finishing the move of a file committed before a crash");
                 self.move_to_destination(&work, &destination)?;
+            } else if self.held_by_another_node(&file.sender, &file.original_name) {
+                // Committed by another node that has not moved it yet (its batch is not
+                // finished), or that went silent: that node moves it, or whoever takes over
+                // its files does. Looked at before the destination: a move renames the file
+                // from there to its destination, so it is found in one place or the other.
+                continue;
             } else if fs::symlink_metadata(&destination).is_ok() {
                 // Moved before the crash; only the mark is missing.
             } else if holds_bytes(&inbox, &file.sha256) {
@@ -319,6 +346,11 @@ impl Engine {
                 // commit applied, so they are the file.
                 tracing::info!(sender = %file.sender, file = %file.original_name, "finishing the move of a file committed before a power loss undid its claim");
                 self.move_to_destination(&inbox, &destination)?;
+            } else if self.workspace.node().is_some() {
+                // Perhaps renamed from one node's folder to another's while we looked (a
+                // takeover): left unmarked, so whoever holds it moves it.
+                tracing::warn!(sender = %file.sender, file = %file.original_name, destination = %file.destination, "a committed file is neither in a work/ folder nor at its destination");
+                continue;
             } else {
                 tracing::error!(sender = %file.sender, file = %file.original_name, destination = %file.destination, "a committed file is neither in work/ nor at its destination");
             }
@@ -338,6 +370,80 @@ impl Engine {
         self.finish_batch(&mut batch, &mut pass);
         outbox::flush(&mut self.store, &self.workspace)?;
         Ok(pass)
+    }
+
+    /// Whether another node's `work/` holds a file of this sender and name (several nodes on
+    /// a shared `var/`).
+    fn held_by_another_node(&self, sender: &str, name: &str) -> bool {
+        let Some(me) = self.workspace.node() else {
+            return false;
+        };
+        let Ok(nodes) = fs::read_dir(self.workspace.root().join("work")) else {
+            return false;
+        };
+        nodes.flatten().any(|node| {
+            node.file_name().to_str() != Some(me)
+                && fs::symlink_metadata(node.path().join(sender).join(name)).is_ok()
+        })
+    }
+
+    /// Takes over the files of every node that went silent for longer than its lease (SPEC
+    /// §10) and finishes them as [`Engine::recover`] finishes a crashed run's: a file the
+    /// silent node committed is only moved (found by its row, or by its SHA-256 as a
+    /// duplicate would be), the others are applied. Returns the nodes taken over.
+    ///
+    /// The renames out of `work/<silent>/` happen inside a write transaction that re-reads the
+    /// silent node's row under the lock and marks it `taken_over` before committing: a node
+    /// that registers again under that name does so under the same lock, so either it finds
+    /// its folder already emptied, or it is alive and nothing is taken from it. Two survivors
+    /// never both take a file: the second finds the row marked (and a rename of a file
+    /// already gone reports `NotFound`, which is skipped).
+    pub fn take_over_silent_nodes(
+        &mut self,
+        business_date: NaiveDate,
+    ) -> Result<Vec<String>, PipelineError> {
+        let Some(me) = self.workspace.node().map(str::to_owned) else {
+            return Ok(Vec::new());
+        };
+        // A cheap look first, without the lock: usually every node is alive.
+        let silent: Vec<String> = self
+            .store
+            .read()?
+            .nodes()?
+            .into_iter()
+            .filter(|n| n.name != me && n.needs_takeover())
+            .map(|n| n.name)
+            .collect();
+        if silent.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut taken = Vec::new();
+        for name in silent {
+            let tx = self.store.write()?;
+            let Some(row) = tx.node(&name)? else {
+                continue;
+            };
+            if !row.needs_takeover() {
+                continue;
+            }
+            let moved = move_node_files(&self.workspace, &name, |s| self.config.node.serves(s))?;
+            tx.mark_taken_over(&name, &me)?;
+            tx.commit()?;
+            tracing::info!(
+                node = %name,
+                silent_for_s = row.silent_for_ms() / 1000,
+                files = moved,
+                "took over the files of a node that went silent for longer than its lease"
+            );
+            taken.push(name);
+        }
+        if !taken.is_empty() {
+            let pass = self.recover(business_date)?;
+            if !pass.failures.is_empty() {
+                tracing::warn!(failures = ?pass.failures, "some files taken over could not be finished yet; they stay in work/ and are retried");
+            }
+        }
+        Ok(taken)
     }
 
     /// Scans the inboxes once and processes every ready file.
@@ -367,7 +473,7 @@ impl Engine {
             if batch.due() {
                 self.finish_batch(&mut batch, &mut pass);
             }
-            if stop() {
+            if stop() || pass.lease_lost {
                 break;
             }
             if let Some(bar) = &self.progress {
@@ -625,6 +731,12 @@ impl Engine {
                     receipt_name = name;
                 }
             }
+            if let Some(node) = &self.node
+                && !tx.node_holds_lease(node)?
+            {
+                // Another node took this node's files over: it applies this one.
+                return Err(PipelineError::LeaseLost(node.name.clone()));
+            }
             if let Some(reason) = changed_since(&file, &claimed.path, identity, &sha256)? {
                 drop(tx);
                 return self.put_back(claimed, reason);
@@ -773,8 +885,23 @@ impl Engine {
             day = closed.succ_opt().unwrap_or(today);
         }
         while day <= today {
-            self.run_steps(day)?;
-            self.record_run(day)?;
+            // Once per day across every node on the database: decided under the write lock.
+            match crate::apply::steps::run_daily_steps_once(&mut self.store, &self.config, day)? {
+                Some(summary) => {
+                    tracing::info!(
+                        as_of = %day,
+                        letters = summary.letters,
+                        to_collection = summary.to_collection,
+                        heavy_fees = summary.heavy_fees,
+                        limitation_warnings = summary.limitation_warnings,
+                        "daily steps run"
+                    );
+                    self.record_run(day)?;
+                }
+                None => {
+                    tracing::debug!(as_of = %day, "the daily steps of this day already ran (on another node)")
+                }
+            }
             // The daily run: the steps, then the reconciliation of the days before.
             self.reconcile_closed_days(day)?;
             match day.succ_opt() {
@@ -820,11 +947,36 @@ impl Engine {
         // its own, written after the reconciliation commits, so it is marked when written).
         let unreported = self.store.read()?.days_without_report()?;
         for day in unreported {
-            self.write_report(day, totals.remove(&day))?;
-            let tx = self.store.write()?;
-            tx.mark_report_written(day, &chrono::Utc::now().to_rfc3339())?;
-            tx.commit()?;
+            self.write_report_once(day, totals.remove(&day))?;
         }
+        Ok(())
+    }
+
+    /// Writes `day`'s report and marks it written, in one write transaction that first checks,
+    /// under the lock, that no node wrote it since (SPEC §10: once, on one node). A crash
+    /// after the file's rename and before the commit leaves it unmarked: the next run writes
+    /// it again, over the same name.
+    fn write_report_once(
+        &mut self,
+        day: NaiveDate,
+        reconciliation: Option<crate::outbound::reconciliation::DayTotals>,
+    ) -> Result<(), PipelineError> {
+        let tx = self.store.write()?;
+        if !tx.days_without_report()?.contains(&day) {
+            return Ok(());
+        }
+        let html =
+            crate::outbound::daily_report::build_report(&tx, &self.config, day, reconciliation)?
+                .to_html();
+        let path = self
+            .workspace
+            .outbox(crate::workspace::AGENCY_FOLDER)
+            .join(crate::outbound::daily_report::file_name(day));
+        outbox::write_atomic(&path, html.as_bytes())
+            .map_err(io("cannot write the report", &path))?;
+        tx.mark_report_written(day, &chrono::Utc::now().to_rfc3339())?;
+        tx.commit()?;
+        tracing::info!(%day, path = %path.display(), "daily report written");
         Ok(())
     }
 
@@ -1445,6 +1597,54 @@ fn open_within_limits(
             source,
         }),
     }
+}
+
+/// Renames every file in `work/<node>/<sender>/` into this node's `work/<sender>/`; returns how
+/// many moved. Only the senders this node `serves` (another survivor serves the others); a
+/// name this node holds already stays in the silent node's folder (logged).
+fn move_node_files(
+    workspace: &Workspace,
+    node: &str,
+    serves: impl Fn(&str) -> bool,
+) -> Result<usize, PipelineError> {
+    let from_root = workspace.node_work(node);
+    let Ok(senders) = fs::read_dir(&from_root) else {
+        return Ok(0);
+    };
+    let mut moved = 0;
+    for sender in senders.flatten() {
+        let Some(sender_id) = sender
+            .file_name()
+            .to_str()
+            .filter(|id| serves(id))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let Ok(files) = fs::read_dir(sender.path()) else {
+            continue;
+        };
+        let to_dir = workspace.work(&sender_id);
+        fs::create_dir_all(&to_dir).map_err(io("cannot create", &to_dir))?;
+        for file in files.flatten() {
+            if !file.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let to = to_dir.join(file.file_name());
+            if fs::symlink_metadata(&to).is_ok() {
+                tracing::warn!(node, sender = %sender_id, file = %file.file_name().to_string_lossy(), "a file of the same name is in this node's work/ already; the silent node's copy stays where it is");
+                continue;
+            }
+            match fs::rename(file.path(), &to) {
+                Ok(()) => moved += 1,
+                // Gone meanwhile: another survivor took it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io("cannot take over", &file.path())(e)),
+            }
+        }
+        outbox::sync_dir(&to_dir).map_err(io("cannot sync", &to_dir))?;
+    }
+    Ok(moved)
 }
 
 /// The first free name for a file in `folder`: never an existing file, never a destination

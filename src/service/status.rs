@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crate::config::Config;
 use crate::domain::CaseState;
 use crate::ledger::matching::OpenCase;
-use crate::outbound::report::{DatabaseInfo, StatusReport};
+use crate::outbound::report::{DatabaseInfo, NodeLine, StatusReport};
 use crate::store::{CaseFilter, StoreError, Tx};
 use crate::workspace::Workspace;
 
@@ -39,6 +39,7 @@ pub fn fresh(config: &Config, workspace: &Workspace) -> StatusReport {
         daily_run_overdue: false,
         last_reconciled_day: None,
         writer_detection: Vec::new(),
+        nodes: Vec::new(),
     }
 }
 
@@ -97,7 +98,40 @@ pub fn gather(
         last_steps_date,
         last_reconciled_day: tx.last_reconciled_day()?.map(|d| d.to_string()),
         writer_detection: tx.writer_detection()?,
+        nodes: tx
+            .nodes()?
+            .into_iter()
+            .map(|row| {
+                let files_held = files_held(config, workspace, &row.name);
+                NodeLine { row, files_held }
+            })
+            .collect(),
     })
+}
+
+/// The files node `name` holds in `work/`: `work/<name>/<sender>/` with several nodes (as far
+/// as this `var/` shows: nodes with a `var/` of their own show 0 here), the senders' `work/`
+/// folders for the single node of an embedded store.
+fn files_held(config: &Config, workspace: &Workspace, name: &str) -> usize {
+    let count = |dir: std::path::PathBuf| {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .count()
+        })
+    };
+    if config.shared_store() {
+        std::fs::read_dir(workspace.node_work(name)).map_or(0, |senders| {
+            senders.flatten().map(|sender| count(sender.path())).sum()
+        })
+    } else {
+        config
+            .senders
+            .iter()
+            .map(|s| count(workspace.work(&s.id)))
+            .sum()
+    }
 }
 
 /// Whether the daemon's daily run time has passed for a later day than the last one whose

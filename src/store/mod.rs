@@ -19,6 +19,7 @@ mod instructions;
 mod invoice_chunk;
 mod maintenance;
 mod monitoring;
+mod nodes;
 mod outbox;
 mod payment_chunk;
 mod payments;
@@ -45,6 +46,7 @@ pub use files::{
 };
 pub use maintenance::BackupSummary;
 pub use monitoring::RecordCounts;
+pub use nodes::{NodeIdentity, NodeRow, NodeStatus, lease_expired};
 pub use outbox::OutboxRow;
 pub use payments::UnmatchedPayment;
 pub use reconciliation::{LedgerPart, MoneyPart, OpenBalance, SuspenseEntry, SuspenseMove};
@@ -63,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ mod fuzz_regressions;
 mod hostile;
 mod intake;
 mod monitoring;
+mod nodes;
 mod privacy;
 mod public_files;
 mod reconciliation;

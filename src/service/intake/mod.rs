@@ -88,7 +88,8 @@ pub fn scan(
     let mut result = Scan::default();
     let tx = store.write()?;
     let now_text = now.to_rfc3339();
-    for sender in &config.senders {
+    // With several nodes, each scans only the senders it serves (SPEC §10).
+    for sender in config.senders.iter().filter(|s| config.node.serves(&s.id)) {
         // The weakest writer detection any file of this inbox got in this scan.
         let mut weakest: Option<(Method, Option<&'static str>)> = None;
         let inbox = workspace.inbox(&sender.id);
@@ -388,7 +389,9 @@ fn probe_completeness(path: &Path) -> Probe {
     }
 }
 
-/// Claims a ready file by renaming it into `work/<sender>/`. `Ok(None)` when it cannot be
+/// Claims a ready file by renaming it into `work/<sender>/` (`work/<node>/<sender>/` with several
+/// nodes: the rename is the claim, so of two nodes that saw the same file ready, one gets it and
+/// the other's rename finds nothing). `Ok(None)` when it cannot be
 /// claimed now (gone, or a file of the same name still in work); it stays for a later scan.
 ///
 /// The rename is not synced (issue 14: a folder `fsync` per file). A killed process loses
@@ -434,7 +437,7 @@ pub fn leftovers(
     let tx = store.read()?;
     let now = now_utc();
     let mut first_seen = Vec::new();
-    for sender in &config.senders {
+    for sender in config.senders.iter().filter(|s| config.node.serves(&s.id)) {
         let Ok(entries) = fs::read_dir(workspace.work(&sender.id)) else {
             continue;
         };
