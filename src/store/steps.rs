@@ -303,11 +303,16 @@ impl Tx<'_> {
                     v.column7, v.column8, v.column9, v.column10, v.column11, v.column12,
                     v.column13, v.column14
              FROM (VALUES ",
-            // Integers are cast: a value list has no column types of its own, and PostgreSQL
-            // takes an untyped parameter there for text.
-            "(CAST(# AS INTEGER), CAST(# AS INTEGER), #, #, CAST(# AS INTEGER),
-              CAST(# AS INTEGER), #, #, CAST(# AS INTEGER), CAST(# AS INTEGER),
-              CAST(# AS INTEGER), CAST(# AS INTEGER), #, CAST(# AS INTEGER))",
+            // On PostgreSQL the integers are cast: a value list has no column types of its
+            // own, and an untyped parameter there is text. Not on SQLite: there the casts made
+            // each statement of 256 letters take 90 ms instead of about 1 at a million cases.
+            if self.tx.is_postgres() {
+                "(CAST(# AS INTEGER), CAST(# AS INTEGER), #, #, CAST(# AS INTEGER),
+                  CAST(# AS INTEGER), #, #, CAST(# AS INTEGER), CAST(# AS INTEGER),
+                  CAST(# AS INTEGER), CAST(# AS INTEGER), #, CAST(# AS INTEGER))"
+            } else {
+                "(#, #, #, #, #, #, #, #, #, #, #, #, #, #)"
+            },
             ") AS v JOIN cases c ON c.id = v.column2 JOIN debtors d ON d.id = c.debtor_id",
             &[date],
             changes.letters.iter().enumerate(),
