@@ -481,14 +481,19 @@ impl Store {
     /// (it is in the WAL, in the operating system's cache); only a power loss could take it
     /// back, so nothing outside the database may depend on it before [`Store::sync`] returns:
     /// the file intake moves a batch's files and writes their receipts only after it.
-    /// PostgreSQL syncs every commit itself; there this does nothing.
+    /// On PostgreSQL the same is `synchronous_commit = off`: a commit returns before the
+    /// server has flushed it (it is visible to every other node at once, and lost only if the
+    /// server itself crashes before [`Store::sync`]); the write lock is then held for the
+    /// statements only, not for a flush of the log per file as well.
     pub fn defer_syncs(&mut self) -> Result<(), StoreError> {
-        if let Some(conn) = self.sqlite()
-            && !self.deferred
-        {
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            self.deferred = true;
+        if self.deferred {
+            return Ok(());
         }
+        match &mut self.conn {
+            Backend::Sqlite(conn) => conn.pragma_update(None, "synchronous", "NORMAL")?,
+            Backend::Postgres(pg) => pg.connection()?.batch("SET synchronous_commit = off")?,
+        }
+        self.deferred = true;
         Ok(())
     }
 
@@ -499,7 +504,20 @@ impl Store {
     /// created and first synced, its folder too, by a commit with `FULL` before any deferral:
     /// `open` commits the creditors. SQLite keeps no locks on the WAL file (its WAL locks are
     /// on `-shm`), so the descriptor opened and closed here cannot drop one of them.
+    ///
+    /// On PostgreSQL: one small transaction committed synchronously. Its commit waits until the
+    /// server's log is flushed up to its own record, and the commits before it (this node's
+    /// and every other's) are earlier in that one log.
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        if let Backend::Postgres(pg) = &mut self.conn {
+            if self.deferred {
+                pg.connection()?.batch(
+                    "BEGIN; SET LOCAL synchronous_commit = on;
+                     UPDATE kravflyt_schema SET version = version; COMMIT;",
+                )?;
+            }
+            return Ok(());
+        }
         let Some(wal) = self.wal.as_ref().filter(|_| self.deferred) else {
             return Ok(());
         };
@@ -518,12 +536,14 @@ impl Store {
     /// Ends [`Store::defer_syncs`]: each commit is synced again (`synchronous = FULL`). The
     /// next commit's sync covers the commits made meanwhile too.
     pub fn resume_syncs(&mut self) -> Result<(), StoreError> {
-        if let Some(conn) = self.sqlite()
-            && self.deferred
-        {
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            self.deferred = false;
+        if !self.deferred {
+            return Ok(());
         }
+        match &mut self.conn {
+            Backend::Sqlite(conn) => conn.pragma_update(None, "synchronous", "FULL")?,
+            Backend::Postgres(pg) => pg.connection()?.batch("SET synchronous_commit = on")?,
+        }
+        self.deferred = false;
         Ok(())
     }
 
