@@ -80,7 +80,7 @@ impl Store {
                 "SELECT {} FROM {table} ORDER BY {key}",
                 columns.join(", ")
             ))?;
-            let mut rows = stmt.query(NO_PARAMS)?;
+            let mut rows = stmt.query_streamed(NO_PARAMS)?;
             let mut batch: Vec<Vec<Value<'static>>> = Vec::with_capacity(ROWS_PER_BATCH);
             let mut copied = 0i64;
             let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
@@ -129,7 +129,7 @@ impl Store {
                 "SELECT {} FROM {table} ORDER BY {key}",
                 columns.join(", ")
             ))?;
-            let mut rows = stmt.query(NO_PARAMS)?;
+            let mut rows = stmt.query_streamed(NO_PARAMS)?;
             let mut hash = Sha256::new();
             let mut count = 0i64;
             while let Some(row) = rows.next()? {

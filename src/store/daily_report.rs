@@ -196,7 +196,7 @@ impl Tx<'_> {
              WHERE p.matched_on >= ?1 AND p.matched_on <= ?2 AND a.component <> 'overpaid'",
         )?;
         let mut sums: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        let mut rows = stmt.query((from.to_string(), to.to_string()))?;
+        let mut rows = stmt.query_streamed((from.to_string(), to.to_string()))?;
         while let Some(row) = rows.next()? {
             let r = &row;
             let text = |i| r.get_str(i);

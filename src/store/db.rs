@@ -519,11 +519,18 @@ impl Row<'_> {
 /// rusqlite keeps its cache (each text prepared once).
 pub struct PgConnection {
     client: RefCell<postgres::Client>,
-    prepared: RefCell<HashMap<String, postgres::Statement>>,
+    /// Each statement prepared, by its SQLite text, with its PostgreSQL text (a streamed query
+    /// declares a cursor over that text).
+    prepared: RefCell<HashMap<String, (postgres::Statement, std::sync::Arc<str>)>>,
+    /// Cursors declared on this connection, for their names.
+    cursors: Cell<u64>,
     /// Rows written since the planner's statistics were last brought up to date, and how many
     /// more make it worth doing again (see [`PgConnection::note_rows_written`]).
     written: Cell<(u64, u64)>,
 }
+
+/// Rows a streamed query fetches at a time.
+const CURSOR_ROWS: usize = 4096;
 
 /// Rows written before the first `ANALYZE`; each one after doubles it.
 const FIRST_ANALYZE_AFTER: u64 = 20_000;
@@ -536,6 +543,7 @@ impl PgConnection {
         PgConnection {
             client: RefCell::new(client),
             prepared: RefCell::new(HashMap::new()),
+            cursors: Cell::new(0),
             written: Cell::new((0, FIRST_ANALYZE_AFTER)),
         }
     }
@@ -545,7 +553,7 @@ impl PgConnection {
         Ok(self.client.borrow_mut().batch_execute(sql)?)
     }
 
-    fn prepare(&self, sql: &str) -> Result<postgres::Statement> {
+    fn prepare(&self, sql: &str) -> Result<(postgres::Statement, std::sync::Arc<str>)> {
         if let Some(statement) = self.prepared.borrow().get(sql) {
             return Ok(statement.clone());
         }
@@ -557,10 +565,32 @@ impl PgConnection {
             .inspect_err(|_| {
                 tracing::debug!(sql = %translated, "PostgreSQL refused a statement");
             })?;
+        let prepared = (statement, std::sync::Arc::from(translated.as_str()));
         self.prepared
             .borrow_mut()
-            .insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+            .insert(sql.to_owned(), prepared.clone());
+        Ok(prepared)
+    }
+
+    /// Declares a cursor over `sql` (PostgreSQL's text) with `values` written in as literals
+    /// (a cursor's query takes no parameters), and returns its name.
+    fn declare_cursor(&self, sql: &str, values: &[Value<'_>]) -> Result<String> {
+        let n = self.cursors.get() + 1;
+        self.cursors.set(n);
+        let name = format!("kravflyt_cursor_{n}");
+        self.batch(&format!(
+            "DECLARE {name} NO SCROLL CURSOR FOR {}",
+            dialect::inline_parameters(sql, values)
+        ))?;
+        Ok(name)
+    }
+
+    /// The next rows of a cursor: fewer than asked for when it is at its end.
+    fn fetch(&self, cursor: &str) -> Result<Vec<postgres::Row>> {
+        Ok(self
+            .client
+            .borrow_mut()
+            .query(&format!("FETCH FORWARD {CURSOR_ROWS} FROM {cursor}"), &[])?)
     }
 
     fn query(
@@ -671,11 +701,15 @@ impl<'c> Transaction<'c> {
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         match self {
             Transaction::Sqlite(tx) => Ok(Statement::Sqlite(tx.prepare_cached(sql)?)),
-            Transaction::Postgres(tx) => Ok(Statement::Postgres {
-                conn: tx.conn,
-                statement: tx.conn.prepare(sql)?,
-                bound: Vec::new(),
-            }),
+            Transaction::Postgres(tx) => {
+                let (statement, text) = tx.conn.prepare(sql)?;
+                Ok(Statement::Postgres {
+                    conn: tx.conn,
+                    statement,
+                    text,
+                    bound: Vec::new(),
+                })
+            }
         }
     }
 
@@ -720,6 +754,8 @@ pub enum Statement<'t> {
     Postgres {
         conn: &'t PgConnection,
         statement: postgres::Statement,
+        /// Its PostgreSQL text, for a cursor over it.
+        text: std::sync::Arc<str>,
         /// Values bound one by one ([`Statement::raw_bind_parameter`]), by parameter index − 1.
         bound: Vec<Value<'static>>,
     },
@@ -786,6 +822,38 @@ impl Statement<'_> {
         }
     }
 
+    /// As [`Statement::query`], for a result that may be large (a day's events, every case):
+    /// on PostgreSQL the rows come through a cursor a few thousand at a time, where `query`
+    /// receives them all at once. (SQLite always reads row by row.)
+    pub fn query_streamed<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
+        let values = params.values();
+        match self {
+            Statement::Postgres { conn, text, .. } => Ok(Rows::PgCursor {
+                conn,
+                name: conn.declare_cursor(text, &values)?,
+                rows: Vec::new().into_iter(),
+                current: None,
+                done: false,
+            }),
+            _ => self.query(values),
+        }
+    }
+
+    /// [`Statement::query_map`] over [`Statement::query_streamed`].
+    pub fn query_map_streamed<P: Params, T, F>(
+        &mut self,
+        params: P,
+        f: F,
+    ) -> Result<MappedRows<'_, F>>
+    where
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        Ok(MappedRows {
+            rows: self.query_streamed(params)?,
+            f,
+        })
+    }
+
     pub fn query_map<P: Params, T, F>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>>
     where
         F: FnMut(&Row<'_>) -> Result<T>,
@@ -818,6 +886,7 @@ impl Statement<'_> {
                 conn,
                 statement,
                 bound,
+                ..
             } => conn.execute(statement, bound),
             Statement::Recording(_) => Err(conversion(0, "a recording statement runs nothing")),
         }
@@ -840,6 +909,25 @@ pub enum Rows<'s> {
         rows: std::vec::IntoIter<postgres::Row>,
         current: Option<postgres::Row>,
     },
+    /// Rows fetched from a cursor as they are read (closed when dropped).
+    PgCursor {
+        conn: &'s PgConnection,
+        name: String,
+        rows: std::vec::IntoIter<postgres::Row>,
+        current: Option<postgres::Row>,
+        done: bool,
+    },
+}
+
+impl Drop for Rows<'_> {
+    fn drop(&mut self) {
+        if let Rows::PgCursor { conn, name, .. } = self
+            && !conn.is_closed()
+        {
+            // Nothing to do with a failure: the transaction's end closes it anyway.
+            let _ = conn.batch(&format!("CLOSE {name}"));
+        }
+    }
 }
 
 impl Rows<'_> {
@@ -849,6 +937,22 @@ impl Rows<'_> {
             Rows::Sqlite(rows) => Ok(rows.next()?.map(Row::Sqlite)),
             Rows::Postgres { rows, current } => {
                 *current = rows.next();
+                Ok(current.as_ref().map(Row::Postgres))
+            }
+            Rows::PgCursor {
+                conn,
+                name,
+                rows,
+                current,
+                done,
+            } => {
+                *current = rows.next();
+                if current.is_none() && !*done {
+                    let fetched = conn.fetch(name)?;
+                    *done = fetched.len() < CURSOR_ROWS;
+                    *rows = fetched.into_iter();
+                    *current = rows.next();
+                }
                 Ok(current.as_ref().map(Row::Postgres))
             }
         }

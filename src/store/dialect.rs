@@ -423,9 +423,87 @@ fn order_terms_with_nulls(terms: &[Token]) -> Vec<Token> {
     out
 }
 
+/// `sql` (PostgreSQL's text) with each `$n` outside quotes replaced by the literal of
+/// `values[n - 1]`, for a cursor's query, which takes no parameters. Every literal is quoted
+/// (an integer too): an untyped literal takes the type its place asks for, as a parameter does.
+pub fn inline_parameters(sql: &str, values: &[super::db::Value<'_>]) -> String {
+    use super::db::Value;
+    let chars: Vec<char> = sql.chars().collect();
+    let mut out = String::with_capacity(sql.len() + 16 * values.len());
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+                i += 1;
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+                i += 1;
+            }
+            None if c == '$' && chars.get(i + 1).is_some_and(char::is_ascii_digit) => {
+                let start = i + 1;
+                let mut end = start;
+                while end < chars.len() && chars[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let n: usize = chars[start..end]
+                    .iter()
+                    .collect::<String>()
+                    .parse()
+                    .unwrap_or(0);
+                match n.checked_sub(1).and_then(|k| values.get(k)) {
+                    None | Some(Value::Null) => out.push_str("NULL"),
+                    Some(Value::Integer(v)) => out.push_str(&format!("'{v}'")),
+                    Some(Value::Text(t)) => {
+                        out.push('\'');
+                        out.push_str(&t.replace('\'', "''"));
+                        out.push('\'');
+                    }
+                    Some(Value::Blob(b)) => {
+                        out.push_str("'\\x");
+                        for byte in b.iter() {
+                            out.push_str(&format!("{byte:02x}"));
+                        }
+                        out.push('\'');
+                    }
+                }
+                i = end;
+            }
+            None => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::postgres;
+
+    #[test]
+    fn a_cursors_query_gets_its_values_written_in() {
+        use crate::store::db::Value;
+        assert_eq!(
+            super::inline_parameters(
+                "SELECT a FROM t WHERE b = $1 AND c = $2 AND d = '$1' AND e IS NOT DISTINCT FROM $3 AND f = $10",
+                &[
+                    Value::Integer(-5),
+                    Value::Text("O'Brien".into()),
+                    Value::Null,
+                ]
+            ),
+            "SELECT a FROM t WHERE b = '-5' AND c = 'O''Brien' AND d = '$1' AND e IS NOT DISTINCT FROM NULL AND f = NULL"
+        );
+    }
 
     #[test]
     fn numbered_and_bare_parameters_become_dollar_parameters() {

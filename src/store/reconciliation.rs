@@ -260,7 +260,7 @@ impl Tx<'_> {
         let params = crate::store::db::params![today, creditor];
         let mut money = Grouped::new(
             "allocations",
-            money.query_map(params, |r| {
+            money.query_map_streamed(params, |r| {
                 let part = money_part(r)?;
                 Ok(Raw {
                     group: part.payment_row,
@@ -273,7 +273,7 @@ impl Tx<'_> {
         );
         let mut ledger = Grouped::new(
             "postings",
-            ledger.query_map(params, |r| {
+            ledger.query_map_streamed(params, |r| {
                 let part = ledger_part(r)?;
                 Ok(Raw {
                     group: part.event_id,
@@ -286,10 +286,10 @@ impl Tx<'_> {
         );
         let mut suspense = ById {
             received: received
-                .query_map(params, |r| suspense_entry(r, &today))?
+                .query_map_streamed(params, |r| suspense_entry(r, &today))?
                 .peekable(),
             cleared: cleared
-                .query_map(params, |r| suspense_entry(r, &today))?
+                .query_map_streamed(params, |r| suspense_entry(r, &today))?
                 .peekable(),
             last: None,
         };
@@ -313,7 +313,7 @@ impl Tx<'_> {
             String,
             std::collections::BTreeMap<String, OpenBalance>,
         > = std::collections::BTreeMap::new();
-        let mut rows = stmt.query([day.to_string()])?;
+        let mut rows = stmt.query_streamed([day.to_string()])?;
         while let Some(row) = rows.next()? {
             let r = &row;
             let creditor = r.get_str(0)?;

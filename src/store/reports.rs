@@ -105,7 +105,7 @@ impl Tx<'_> {
                 .iter()
                 .map(|c| c as &dyn crate::store::db::ToParam),
         );
-        let mut rows = stmt.query(params.as_slice())?;
+        let mut rows = stmt.query_streamed(params.as_slice())?;
         // Rows are handed on a page at a time: the open amounts of a page's events come from
         // one read of its cases' postings (`open_after`), not from a statement per event
         // (issue 14, BENCHMARKS.md).
@@ -210,7 +210,7 @@ impl Tx<'_> {
              FROM letters l JOIN cases c ON c.id = l.case_id
              WHERE l.id > ?1 ORDER BY l.id",
         )?;
-        let mut rows = stmt.query([after_id])?;
+        let mut rows = stmt.query_streamed([after_id])?;
         while let Some(row) = rows.next()? {
             let r = &row;
             each(&LetterRow {

@@ -218,7 +218,7 @@ impl Tx<'_> {
                AND (CAST(?2 AS TEXT) IS NULL OR c.creditor_id = ?2)
              ORDER BY c.id",
         )?;
-        let rows = stmt.query_map(
+        let rows = stmt.query_map_streamed(
             (
                 filter.state.map(|s| s.as_str()),
                 filter.creditor_id.as_deref(),
