@@ -128,20 +128,18 @@ fn statement_for_postgres(tokens: &[Token]) -> String {
         first_words.iter().map(String::as_str).collect::<Vec<_>>()[..],
         ["CREATE", "TABLE"] | ["ALTER", "TABLE"]
     );
-    let json_rows_are_arrays = tokens.windows(4).any(|w| {
-        is_word(&w[0], "k") && is_other(&w[1], ".") && is_word(&w[2], "value") && {
-            matches!(&w[3], Token::Space(_) | Token::Other(_))
-        }
-    }) && {
-        let text: String = tokens
+    // A chunk's keys are rows of several values (`[sender, id]`) when the statement reads them
+    // by position: then the elements stay JSON, otherwise they are read as text.
+    let json_rows_are_arrays = {
+        let solid: String = tokens
             .iter()
             .map(|t| match t {
-                Token::Space(_) => String::new(),
-                Token::Word(w) | Token::Quoted(w) | Token::Other(w) => w.clone(),
-                Token::Param(_) => "?".to_owned(),
+                Token::Space(_) => "",
+                Token::Word(w) | Token::Quoted(w) | Token::Other(w) => w.as_str(),
+                Token::Param(_) => "?",
             })
             .collect();
-        text.contains("k.value->>") || text.contains("json_extract(k.value")
+        solid.contains("k.value->>") || solid.contains("json_extract(k.value")
     };
 
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len() + 8);
