@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::config::Config;
 use crate::service::daemon::{DaemonError, WorkspaceLock};
 use crate::service::pipeline::{Engine, PipelineError};
-use crate::store::{PostgresSettings, Store, StoreError, StoreLocation, TableDigest};
+use crate::store::{PostgresSettings, Store, StoreError, TableDigest};
 use crate::workspace::Workspace;
 
 /// Why a copy was not made or not proven.
@@ -88,10 +88,6 @@ pub fn copy_store(
     let mut on_copy = config.clone();
     on_copy.store.url = Some(url.to_owned());
     on_copy.store.password_file = password_file;
-    debug_assert!(matches!(
-        StoreLocation::from_config(&on_copy),
-        StoreLocation::Postgres(_)
-    ));
     let checks = Engine::open(on_copy)?.verify()?;
     Ok(CopyReport {
         copied,

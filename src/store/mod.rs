@@ -339,20 +339,11 @@ impl Store {
                 Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
             }
             Backend::Postgres(pg) => {
-                let conn = &pg.conn;
-                // PostgreSQL has no `user_version`: a one-row table holds it.
-                conn.batch(
+                // The migrations record their version in this table.
+                pg.conn.batch(
                     "CREATE TABLE IF NOT EXISTS kravflyt_schema (version BIGINT NOT NULL);",
                 )?;
-                let tx = PgTransaction::begin(conn, "BEGIN")?;
-                let tx = db::Transaction::Postgres(tx);
-                let found: Option<i64> = tx
-                    .query_row("SELECT version FROM kravflyt_schema", NO_PARAMS, |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                tx.commit()?;
-                Ok(found.unwrap_or(0))
+                self.schema_version_read_only()
             }
         }
     }
@@ -363,25 +354,9 @@ impl Store {
             Backend::Sqlite(_) => self.schema_version(),
             Backend::Postgres(pg) => {
                 let tx = db::Transaction::Postgres(PgTransaction::begin(&pg.conn, "BEGIN")?);
-                let found: Option<i64> = tx
-                    .query_row(
-                        "SELECT version FROM kravflyt_schema
-                         WHERE EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'kravflyt_schema')",
-                        NO_PARAMS,
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .or_else(|e| match e {
-                        // No such table yet: a database nothing has run on.
-                        DbError::Postgres(ref pg)
-                            if pg.code() == Some(&::postgres::error::SqlState::UNDEFINED_TABLE) =>
-                        {
-                            Ok(None)
-                        }
-                        other => Err(other),
-                    })?;
+                let found = pg_schema_version(&tx)?;
                 tx.commit()?;
-                Ok(found.unwrap_or(0))
+                Ok(found)
             }
         }
     }
@@ -411,13 +386,7 @@ impl Store {
                 db::Transaction::Sqlite(t) => {
                     t.pragma_query_value(None, "user_version", |r| r.get(0))?
                 }
-                db::Transaction::Postgres(_) => tx
-                    .tx
-                    .query_row("SELECT version FROM kravflyt_schema", NO_PARAMS, |r| {
-                        r.get(0)
-                    })
-                    .optional()?
-                    .unwrap_or(0),
+                db::Transaction::Postgres(_) => pg_schema_version(&tx.tx)?,
             };
             if now > i as i64 {
                 continue;
@@ -588,6 +557,25 @@ impl Store {
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let problems: Vec<String> = rows.collect::<Result<_, _>>()?;
         Ok(problems.into_iter().filter(|p| p != "ok").collect())
+    }
+}
+
+/// A PostgreSQL store's schema version: PostgreSQL has no `user_version`, so a one-row table
+/// holds it; a database without that table (nothing has run on it) is at 0.
+fn pg_schema_version(tx: &db::Transaction<'_>) -> Result<i64, DbError> {
+    match tx
+        .query_row("SELECT version FROM kravflyt_schema", NO_PARAMS, |r| {
+            r.get(0)
+        })
+        .optional()
+    {
+        Ok(found) => Ok(found.unwrap_or(0)),
+        Err(DbError::Postgres(e))
+            if e.code() == Some(&::postgres::error::SqlState::UNDEFINED_TABLE) =>
+        {
+            Ok(0)
+        }
+        Err(other) => Err(other),
     }
 }
 

@@ -220,20 +220,19 @@ impl PostgresSettings {
             }
             failed(detail)
         })?;
-        // The reconciliation of a busy day sorts and joins a few million rows: with the
-        // server's default 4 MB they spill to temporary files (12–15 % of a million-record
-        // day). kravflyt runs one query at a time per connection, so 64 MB is what one
-        // connection may use at most per sort. An operator's own `options=-c work_mem=…` in
-        // the URL wins.
-        // Notices ("relation … already exists, skipping") are not news to an operator.
-        client
-            .batch_execute("SET client_min_messages = warning")
-            .map_err(|e| failed(super::db::DbError::from(e).to_string()))?;
+        // Notices ("relation … already exists, skipping") are not news to an operator. The
+        // reconciliation of a busy day sorts and joins a few million rows: with the server's
+        // default 4 MB of `work_mem` they spill to temporary files (12–15 % of a
+        // million-record day); kravflyt runs one query at a time per connection, so 64 MB is
+        // what one connection may use at most per sort. An operator's own
+        // `options=-c work_mem=…` in the URL wins.
+        let mut session = String::from("SET client_min_messages = warning;");
         if !self.url.contains("work_mem") {
-            client
-                .batch_execute("SET work_mem = '64MB'")
-                .map_err(|e| failed(super::db::DbError::from(e).to_string()))?;
+            session.push_str(" SET work_mem = '64MB';");
         }
+        client
+            .batch_execute(&session)
+            .map_err(|e| failed(super::db::DbError::from(e).to_string()))?;
         Ok(client)
     }
 }
